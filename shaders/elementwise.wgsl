@@ -1,0 +1,56 @@
+// Elementwise kernels over n f32 values: fill, copy, scale, axpy.
+//
+// Binding order: outputs, inputs, the dims uniform last. `offY`/`offX` are
+// element offsets of the bound tensors (filled in by the runtime from the
+// tensor views), so one bind group serves every view of a buffer.
+// Grid: ceil(n / WG) workgroups, folded into x/y when above 65535 (see `flat`).
+
+struct EwDims {
+  n: u32,
+  offY: u32,
+  offX: u32,
+  alpha: f32,   // scale, axpy: the multiplier; fill: the value
+}
+
+@group(0) @binding(0) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> dims: EwDims;
+
+override WG: u32 = 64;
+
+// Linear invocation index over a 2D grid of workgroups.
+fn flat(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * WG + lid;
+}
+
+// y = alpha
+@compute @workgroup_size(WG)
+fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < dims.n) { y[dims.offY + i] = dims.alpha; }
+}
+
+// y = x
+@compute @workgroup_size(WG)
+fn copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < dims.n) { y[dims.offY + i] = x[dims.offX + i]; }
+}
+
+// y = alpha * y
+@compute @workgroup_size(WG)
+fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < dims.n) { y[dims.offY + i] = dims.alpha * y[dims.offY + i]; }
+}
+
+// y = y + alpha * x
+@compute @workgroup_size(WG)
+fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < dims.n) { y[dims.offY + i] = fma(dims.alpha, x[dims.offX + i], y[dims.offY + i]); }
+}

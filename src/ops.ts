@@ -1,0 +1,247 @@
+/**
+ * The runtime's first kernels: GEMM, elementwise fill/copy/scale/axpy, column
+ * sums and sums of squares. Each function records into the current step
+ * (`rt.submit()` / `rt.step()` send it); each `*Dispatch` variant returns the
+ * bound dispatch for models that bind once and record it every step.
+ */
+import type { KernelDesc, Params } from './kernel.js';
+import type { Runtime } from './runtime.js';
+import type { Dispatch } from './scheduler.js';
+import { shaderSource } from './shaders.js';
+import { fmtShape, type Tensor } from './tensor.js';
+
+const cdiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** A `const NAME = 4u;` of a shader, read from the source so it is written once. */
+export function shaderConst(shader: string, name: string): number {
+  const m = new RegExp(`\\bconst\\s+${name}\\s*(?::\\s*\\w+\\s*)?=\\s*(\\d+)u?\\s*;`).exec(shaderSource(shader));
+  if (!m) throw new Error(`shaders/${shader}.wgsl has no integer const '${name}'`);
+  return Number(m[1]);
+}
+
+/** Folds `n` workgroups into a 2D grid within the per-dimension limit. */
+function fold(n: number, max = 65535): [number, number] {
+  if (n <= max) return [n, 1];
+  const x = max;
+  return [x, cdiv(n, x)];
+}
+
+// ------------------------------------------------------------------ GEMM
+
+export interface GemmOptions {
+  /** `a` is stored `[K, M]` and used transposed. */
+  transA?: boolean;
+  /** `b` is stored `[N, K]` and used transposed. */
+  transB?: boolean;
+  /** Default 1. */
+  alpha?: number;
+  /** Default 0: `c` is overwritten, never read. 1 accumulates (`+=`). */
+  beta?: number;
+  /** `[N]`, added to every row. */
+  bias?: Tensor;
+  /** Sub-matrix sizes and row strides, for views inside larger matrices; default from the shapes. */
+  M?: number;
+  N?: number;
+  K?: number;
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+}
+
+const gemmDescs = new Map<string, KernelDesc>();
+
+function gemmDesc(rt: Runtime, transA: boolean, transB: boolean): KernelDesc {
+  const key = `${transA}${transB}${rt.isCpu}`;
+  let d = gemmDescs.get(key);
+  if (!d) {
+    const TM = shaderConst('gemm', 'TM');
+    const TN = shaderConst('gemm', 'TN');
+    const WG_X = 8;
+    const WG_Y = 8;
+    const lay = (rows: number, cols: number, ld: number) => (rows - 1) * ld + cols;
+    d = {
+      name: `gemm_${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
+      shader: 'gemm',
+      entry: 'gemm_reg',
+      overrides: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
+      layout: 'module',
+      grid: (p: Params) => [cdiv(p.N!, WG_X * TN), cdiv(p.M!, WG_Y * TM)],
+      extents: (p: Params) => ({
+        a: transA ? lay(p.K!, p.M!, p.lda!) : lay(p.M!, p.K!, p.lda!),
+        b: transB ? lay(p.N!, p.K!, p.ldb!) : lay(p.K!, p.N!, p.ldb!),
+        c: lay(p.M!, p.N!, p.ldc!),
+        bias: p.hasBias ? p.N! : 1,
+      }),
+    };
+    gemmDescs.set(key, d);
+  }
+  return d;
+}
+
+function dims2(name: string, t: Tensor): [number, number] {
+  if (t.ndim !== 2) throw new Error(`gemm: ${name} must be 2-D, got ${t.label} ${fmtShape(t.shape)}`);
+  return [t.shape[0]!, t.shape[1]!];
+}
+
+/** Binds `c = alpha * op(a) @ op(b) (+ bias) (+ beta * c)`. */
+export function gemmDispatch(rt: Runtime, c: Tensor, a: Tensor, b: Tensor, o: GemmOptions = {}): Dispatch {
+  const transA = !!o.transA;
+  const transB = !!o.transB;
+  let { M, N, K } = o;
+  if (M === undefined || N === undefined || K === undefined) {
+    const [ar, ac] = dims2('a', a);
+    const [br, bc] = dims2('b', b);
+    const [cr, cc] = dims2('c', c);
+    const [aM, aK] = transA ? [ac, ar] : [ar, ac];
+    const [bK, bN] = transB ? [bc, br] : [br, bc];
+    if (aK !== bK) {
+      throw new Error(
+        `gemm: inner dimensions differ: op(a) is [${aM}, ${aK}] (a ${fmtShape(a.shape)}, transA=${transA}) ` +
+          `but op(b) is [${bK}, ${bN}] (b ${fmtShape(b.shape)}, transB=${transB})`,
+      );
+    }
+    if (cr !== aM || cc !== bN) {
+      throw new Error(`gemm: c must be [${aM}, ${bN}] for op(a) [${aM}, ${aK}] @ op(b) [${bK}, ${bN}], got ${fmtShape(c.shape)}`);
+    }
+    M ??= aM;
+    N ??= bN;
+    K ??= aK;
+  }
+  for (const [k, v] of Object.entries({ M, N, K })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`gemm: ${k} must be a positive integer, got ${v}`);
+  }
+  const lastDim = (t: Tensor) => t.shape[t.ndim - 1] ?? 1;
+  if (o.bias && o.bias.size !== N) {
+    throw new Error(`gemm: bias must have N=${N} elements, got ${o.bias.label} ${fmtShape(o.bias.shape)}`);
+  }
+  const params: Params = {
+    M,
+    N,
+    K,
+    lda: o.lda ?? lastDim(a),
+    ldb: o.ldb ?? lastDim(b),
+    ldc: o.ldc ?? lastDim(c),
+    alpha: o.alpha ?? 1,
+    beta: o.beta ?? 0,
+    hasBias: o.bias ? 1 : 0,
+  };
+  return rt.bind(gemmDesc(rt, transA, transB), { c, a, b, bias: o.bias ?? a }, params);
+}
+
+/** Records `c = alpha * op(a) @ op(b) (+ bias) (+ beta * c)`. */
+export function gemm(rt: Runtime, c: Tensor, a: Tensor, b: Tensor, o: GemmOptions = {}): void {
+  rt.run(gemmDispatch(rt, c, a, b, o));
+}
+
+// ------------------------------------------------------------ elementwise
+
+const EW_WG = 64;
+const ewDescs = new Map<string, KernelDesc>();
+function ewDesc(entry: 'fill' | 'copy' | 'scale' | 'axpy'): KernelDesc {
+  let d = ewDescs.get(entry);
+  if (!d) {
+    d = {
+      name: entry,
+      shader: 'elementwise',
+      entry,
+      overrides: { WG: EW_WG },
+      grid: (p) => fold(cdiv(p.n!, EW_WG)),
+      extents: (p) => ({ y: p.n!, x: p.n! }),
+    };
+    ewDescs.set(entry, d);
+  }
+  return d;
+}
+
+function sameSize(op: string, y: Tensor, x: Tensor): void {
+  if (x.size !== y.size) {
+    throw new Error(`${op}: x ${x.label} ${fmtShape(x.shape)} and y ${y.label} ${fmtShape(y.shape)} differ in size`);
+  }
+}
+
+/** `y = value` */
+export function fill(rt: Runtime, y: Tensor, value: number): void {
+  rt.dispatch(ewDesc('fill'), { y }, { n: y.size, alpha: value });
+}
+/** `y = x` */
+export function copy(rt: Runtime, y: Tensor, x: Tensor): void {
+  sameSize('copy', y, x);
+  rt.dispatch(ewDesc('copy'), { y, x }, { n: y.size, alpha: 0 });
+}
+/** `y = alpha * y` */
+export function scale(rt: Runtime, y: Tensor, alpha: number): void {
+  rt.dispatch(ewDesc('scale'), { y }, { n: y.size, alpha });
+}
+/** `y = y + alpha * x` */
+export function axpy(rt: Runtime, y: Tensor, alpha: number, x: Tensor): void {
+  sameSize('axpy', y, x);
+  rt.dispatch(ewDesc('axpy'), { y, x }, { n: y.size, alpha });
+}
+
+// ------------------------------------------------------------- reductions
+
+const RED_WG = 64;
+const colsumDesc: KernelDesc = {
+  name: 'colsum',
+  shader: 'reduce',
+  entry: 'colsum',
+  overrides: { WG: RED_WG },
+  grid: (p) => [cdiv(p.N!, RED_WG)],
+  extents: (p) => ({ out: p.N!, x: (p.M! - 1) * p.ldx! + p.N! }),
+};
+const sumsqDesc: KernelDesc = {
+  name: 'sumsq_partial',
+  shader: 'reduce',
+  entry: 'sumsq_partial',
+  overrides: { WG: RED_WG },
+  grid: (p) => [p.M!],
+  extents: (p) => ({ x: p.N!, part: p.M! }),
+};
+const sumFinalDesc: KernelDesc = {
+  name: 'sum_final',
+  shader: 'reduce',
+  entry: 'sum_final',
+  overrides: { WG: RED_WG },
+  grid: () => [1],
+  extents: (p) => ({ out: 1, part: p.N! }),
+};
+
+/** `out[j] = beta * out[j] + sum_i x[i, j]` for `x [M, N]`, `out [N]` (bias gradients). */
+export function colSum(rt: Runtime, out: Tensor, x: Tensor, o: { beta?: number } = {}): void {
+  if (x.ndim !== 2) throw new Error(`colSum: x must be 2-D, got ${x.label} ${fmtShape(x.shape)}`);
+  const [M, N] = x.shape as [number, number];
+  if (out.size !== N) throw new Error(`colSum: out must have ${N} elements (columns of x ${fmtShape(x.shape)}), got ${fmtShape(out.shape)}`);
+  if (M === 0 || N === 0) throw new Error(`colSum: x ${fmtShape(x.shape)} is empty`);
+  const params = { M, N, ldx: N, beta: o.beta ?? 0 };
+  rt.dispatch(colsumDesc, { out, x }, params);
+}
+
+const scratch = new WeakMap<Runtime, Tensor>();
+
+/** Partials per tensor: enough workgroups to keep a GPU busy, few enough to finish in one final pass. */
+function partialsFor(n: number): number {
+  return Math.max(1, Math.min(256, cdiv(n, RED_WG * 64)));
+}
+
+/**
+ * `out[0] = beta * out[0] + sum over tensors of sum(x^2)`: one partial pass
+ * per tensor (a contiguous arena counts as one) and one final pass.
+ */
+export function sumSquares(rt: Runtime, out: Tensor, tensors: readonly Tensor[], o: { beta?: number } = {}): void {
+  if (tensors.length === 0) throw new Error('sumSquares: tensors is empty');
+  if (out.size < 1) throw new Error(`sumSquares: out must hold 1 element, got ${fmtShape(out.shape)}`);
+  const counts = tensors.map((t) => partialsFor(t.size));
+  const total = counts.reduce((s, c) => s + c, 0);
+  let part = scratch.get(rt);
+  if (!part || part.size < total) {
+    part = rt.zeros([Math.max(total, 1024)], 'sumsq.partials');
+    scratch.set(rt, part);
+  }
+  let at = 0;
+  tensors.forEach((x, i) => {
+    if (x.size === 0) throw new Error(`sumSquares: tensor ${i} (${x.label}) is empty`);
+    rt.dispatch(sumsqDesc, { part: part.view([counts[i]!], at), x }, { M: counts[i]!, N: x.size, ldx: 0, beta: 0 });
+    at += counts[i]!;
+  });
+  rt.dispatch(sumFinalDesc, { out, part: part.view([total], 0) }, { M: 0, N: total, ldx: 0, beta: o.beta ?? 0 });
+}

@@ -1,0 +1,493 @@
+import { compileKernel, type Kernel, type KernelDesc, type Params } from './kernel.js';
+import { Recorder, UniformTable, type Counters, type Dispatch } from './scheduler.js';
+import { Arena, Tensor, checkShape, fmtShape, numel, type ArenaTable } from './tensor.js';
+
+export interface RuntimeOptions {
+  /** A `GPU` object to use instead of `navigator.gpu` / Dawn. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /**
+   * `'max'` (default): ask for the adapter's largest compute limits;
+   * `'default'`: stay within WebGPU's defaults (what every browser gives).
+   */
+  limits?: 'max' | 'default';
+  /** Print the one-line notice when running on a CPU adapter (default true). */
+  quiet?: boolean;
+}
+
+/** A WebGPU error (validation, out-of-memory, internal, device loss), naming the kernels involved. */
+export class GPUKernelError extends Error {
+  constructor(
+    message: string,
+    readonly kernels: string[],
+    readonly kind: string,
+  ) {
+    super(message);
+    this.name = 'GPUKernelError';
+  }
+}
+
+const COMPUTE_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'maxDynamicUniformBuffersPerPipelineLayout',
+] as const;
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+let dawnGpu: GPU | null = null;
+let cpuNoticeShown = false;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}
+
+/** Dawn in Node. On a machine with no GPU driver, falls back to Chromium's SwiftShader. */
+async function nodeGpu(): Promise<GPU> {
+  if (dawnGpu) return dawnGpu;
+  const env = process.env;
+  if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES) {
+    // No GPU device node: the only working Vulkan here is SwiftShader (Mesa's
+    // lavapipe, often installed alongside, is rejected by Dawn).
+    const fs = await import(/* @vite-ignore */ 'node:fs');
+    const gpuNode = ['/dev/dri', '/dev/nvidia0', '/dev/kfd'].some((p) => fs.existsSync(p));
+    if (!gpuNode && fs.existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
+  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = (await import(/* @vite-ignore */ 'node:os')).tmpdir();
+  const name = 'webgpu';
+  const mod = (await import(/* @vite-ignore */ name)) as {
+    create: (flags: string[]) => GPU;
+    globals: Record<string, unknown>;
+  };
+  for (const [k, v] of Object.entries(mod.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  dawnGpu = mod.create(['disable-dawn-features=timestamp_quantization']);
+  return dawnGpu;
+}
+
+/** Whether an adapter runs on the CPU (SwiftShader, a fallback adapter). */
+function cpuAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const text = `${info.architecture} ${info.description} ${info.device} ${info.vendor}`.toLowerCase();
+  return text.includes('swiftshader') || text.includes('llvmpipe') || !!info.isFallbackAdapter;
+}
+
+/**
+ * Opens a WebGPU device: `navigator.gpu` in a browser, Dawn (the `webgpu`
+ * package) in Node. Asks for the adapter's larger compute limits.
+ */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  let gpu = options.gpu ?? (typeof navigator !== 'undefined' ? (navigator as Navigator).gpu : undefined);
+  if (!gpu && isNode()) gpu = await nodeGpu();
+  if (!gpu) throw new Error('WebGPU is not available: navigator.gpu is missing (use a browser with WebGPU enabled)');
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  if (!adapter) {
+    throw new Error(
+      'WebGPU: no adapter found. In Node without a GPU install Chromium (it ships SwiftShader) and libvulkan1, ' +
+        `or set VK_ICD_FILENAMES to a Vulkan ICD (e.g. ${SWIFTSHADER_ICD})`,
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  if (options.limits !== 'default') {
+    for (const k of COMPUTE_LIMITS) {
+      const v = (adapter.limits as unknown as Record<string, number>)[k];
+      if (typeof v === 'number') requiredLimits[k] = v;
+    }
+  }
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-rnn' });
+  const cpu = cpuAdapter(adapter);
+  if (cpu && !options.quiet && !cpuNoticeShown) {
+    cpuNoticeShown = true;
+    console.warn(
+      `webgpu-rnn: running on ${adapter.info.architecture || adapter.info.description || 'a CPU adapter'} (CPU); expect CPU speeds`,
+    );
+  }
+  return new Runtime(device, adapter.info, cpu);
+}
+
+interface PendingCheck {
+  promise: Promise<unknown>;
+}
+
+/**
+ * A WebGPU device with the project's machinery: compiled kernels (cached),
+ * a uniform table, a recorder that puts everything until `submit()` into
+ * one command encoder, tensors, arenas, uploads and downloads.
+ */
+export class Runtime {
+  readonly recorder: Recorder;
+  readonly uniforms: UniformTable;
+  readonly limits: GPUSupportedLimits;
+  private readonly pipelines = new Map<string, Kernel>();
+  private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private readonly groups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private readonly staging = new Map<number, GPUBuffer[]>();
+  private errors: GPUKernelError[] = [];
+  private checks: PendingCheck[] = [];
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private destroyed = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapterInfo: GPUAdapterInfo,
+    /** True on a CPU adapter (SwiftShader): kernels pick CPU-friendly tile sizes. */
+    readonly isCpu: boolean,
+  ) {
+    this.limits = device.limits;
+    this.uniforms = new UniformTable(device, device.limits.minUniformBufferOffsetAlignment, device.limits.maxUniformBufferBindingSize);
+    this.recorder = new Recorder(
+      device,
+      () => {
+        device.pushErrorScope('validation');
+        device.pushErrorScope('out-of-memory');
+        device.pushErrorScope('internal');
+      },
+      (kernels) => this.popScopes(kernels, 'submitted step'),
+    );
+    void device.lost.then((info) => {
+      this.lostInfo = info;
+    });
+    device.addEventListener?.('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(new GPUKernelError(`WebGPU error: ${e.message}`, [], e.constructor?.name ?? 'error'));
+    });
+  }
+
+  get counters(): Readonly<Counters> {
+    return this.recorder.counters;
+  }
+
+  get features(): ReadonlySet<string> {
+    return this.device.features as unknown as ReadonlySet<string>;
+  }
+
+  private popScopes(kernels: string[], what: string): void {
+    const kinds = ['internal', 'out-of-memory', 'validation'];
+    for (const kind of kinds) {
+      const p = this.device.popErrorScope().then((e) => {
+        if (e) {
+          this.errors.push(
+            new GPUKernelError(`WebGPU ${kind} error in ${what} (kernels: ${kernels.join(', ') || 'none'}): ${e.message}`, kernels, kind),
+          );
+        }
+      });
+      this.checks.push({ promise: p.catch(() => undefined) });
+    }
+  }
+
+  /** Throws if the device was lost or destroyed. */
+  checkAlive(): void {
+    if (this.destroyed) throw new Error('webgpu-rnn: this runtime was destroyed');
+    if (this.lostInfo) {
+      throw new GPUKernelError(`WebGPU device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`, [], 'device-lost');
+    }
+  }
+
+  /** Awaits outstanding error checks and throws the first WebGPU error seen, if any. */
+  async checkErrors(): Promise<void> {
+    while (this.checks.length) {
+      const checks = this.checks;
+      this.checks = [];
+      await Promise.all(checks.map((c) => c.promise));
+    }
+    if (this.errors.length) {
+      const [first, ...rest] = this.errors;
+      this.errors = [];
+      if (rest.length) first!.message += ` (and ${rest.length} more)`;
+      throw first!;
+    }
+    this.checkAlive();
+  }
+
+  /** Runs `fn` inside validation/out-of-memory scopes; errors surface at the next `sync()`/`read()`. */
+  private scoped<T>(what: string, fn: () => T): T {
+    this.device.pushErrorScope('validation');
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('internal');
+    try {
+      return fn();
+    } finally {
+      this.popScopes([what], what);
+    }
+  }
+
+  // ---------------------------------------------------------------- kernels
+
+  kernel(desc: KernelDesc): Kernel {
+    this.checkAlive();
+    return this.scoped(desc.name, () =>
+      compileKernel(this.device, desc, { pipelines: this.pipelines, layouts: this.layouts }),
+    );
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  /** The range of `t.buffer` bound for `t`: the whole buffer when the limit allows, so views share bind groups. */
+  private window(t: Tensor): { offset: number; size: number } {
+    const max = this.limits.maxStorageBufferBindingSize;
+    if (t.buffer.size <= max) return { offset: 0, size: t.buffer.size };
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const offset = Math.floor(t.byteOffset / align) * align;
+    const size = Math.min(t.buffer.size - offset, max);
+    if (t.byteOffset + t.byteLength > offset + size) {
+      throw new Error(`${t.label}: ${t.byteLength} bytes at ${t.byteOffset} exceed maxStorageBufferBindingSize ${max}`);
+    }
+    return { offset, size };
+  }
+
+  /**
+   * Binds tensors (by the WGSL binding names) and parameters to a kernel,
+   * checked before anything reaches the GPU. The bind group and the uniform
+   * slot are cached, so binding the same thing again allocates nothing.
+   * Each tensor's element offset fills the uniform field `off<Name>` when
+   * the struct has one; such a kernel takes views at any offset.
+   */
+  bind(kernelOrDesc: Kernel | KernelDesc, tensors: Record<string, Tensor>, params: Params = {}): Dispatch {
+    this.checkAlive();
+    const kernel = 'pipeline' in kernelOrDesc ? kernelOrDesc : this.kernel(kernelOrDesc);
+    const name = kernel.name;
+    for (const key of Object.keys(tensors)) {
+      if (!kernel.storage.some((s) => s.name === key)) {
+        throw new Error(
+          `kernel ${name}: no binding '${key}'; it binds ${kernel.storage.map((s) => s.name).join(', ')}`,
+        );
+      }
+    }
+    const extents = kernel.desc.extents?.(params) ?? {};
+    const auto: Params = {};
+    const written = new Map<GPUBuffer, string>();
+    const read = new Map<GPUBuffer, string>();
+    const entries: GPUBindGroupEntry[] = [];
+    const keyParts: (string | number)[] = [kernel.layoutKey];
+    for (const s of kernel.storage) {
+      const t = tensors[s.name];
+      if (!t) throw new Error(`kernel ${name}: binding '${s.name}' is missing`);
+      if (!(t instanceof Tensor)) throw new Error(`kernel ${name}: binding '${s.name}' must be a Tensor`);
+      if (t.rt !== this) throw new Error(`kernel ${name}: binding '${s.name}' (${t.label}) belongs to another runtime`);
+      if (!(t.buffer.usage & GPUBufferUsage.STORAGE)) {
+        throw new Error(
+          `kernel ${name}: binding '${s.name}' needs a buffer with STORAGE usage; ${t.label}'s buffer has usage 0x${t.buffer.usage.toString(16)}`,
+        );
+      }
+      const need = extents[s.name] ?? 1;
+      if (t.size < need) {
+        throw new Error(
+          `kernel ${name}: binding '${s.name}' needs ${need} elements (${need * 4} bytes) but ${t.label} ${fmtShape(t.shape)} has ${t.size} (${t.byteLength} bytes)`,
+        );
+      }
+      (s.access === 'read' ? read : written).set(t.buffer, s.name);
+      const w = this.window(t);
+      if (s.offsetField) auto[s.offsetField] = (t.byteOffset - w.offset) / 4;
+      else if (t.byteOffset !== w.offset) {
+        throw new Error(
+          `kernel ${name}: binding '${s.name}' cannot take a view at byte ${t.byteOffset} (${t.label}); the shader has no '${'off' + s.name[0]!.toUpperCase() + s.name.slice(1)}' field`,
+        );
+      }
+      entries.push({ binding: s.binding, resource: { buffer: t.buffer, offset: w.offset, size: w.size } });
+      keyParts.push(this.bufferId(t.buffer), w.offset, w.size);
+    }
+    for (const [buf, rName] of read) {
+      const wName = written.get(buf);
+      if (wName !== undefined) {
+        throw new Error(
+          `kernel ${name}: binding '${rName}' (read) and '${wName}' (read_write) are in the same GPU buffer; ` +
+            `WebGPU forbids that within one dispatch: put them in different arenas`,
+        );
+      }
+    }
+    let uniformOffset = 0;
+    if (kernel.uniform) {
+      // Offsets of tensors this entry point does not bind are unused: zero.
+      for (const f of kernel.uniform.fields) {
+        if (/^off[A-Z]/.test(f.name) && !(f.name in auto) && !kernel.storage.some((s) => s.offsetField === f.name)) {
+          auto[f.name] = 0;
+        }
+      }
+      const words = kernel.encodeParams(params, auto);
+      const slot = this.uniforms.slot(words, kernel.uniform.name);
+      uniformOffset = slot.offset;
+      const chunk = this.uniforms.chunks[slot.chunk]!;
+      entries.push({ binding: kernel.uniform.binding, resource: { buffer: chunk, offset: 0, size: Math.ceil(kernel.uniform.size / 16) * 16 } });
+      keyParts.push('u', slot.chunk);
+    } else if (Object.keys(params).length) {
+      throw new Error(`kernel ${name}: takes no parameters, got ${Object.keys(params).join(', ')}`);
+    }
+    const g = kernel.desc.grid(params);
+    const grid: [number, number, number] = [g[0], g[1] ?? 1, g[2] ?? 1];
+    const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
+    if (grid.some((n) => !Number.isInteger(n) || n < 0 || n > maxWg)) {
+      throw new Error(`kernel ${name}: grid [${grid.join(', ')}] is outside 0..${maxWg} workgroups per dimension`);
+    }
+    const key = keyParts.join(':');
+    let bindGroup = this.groups.get(key);
+    if (!bindGroup) {
+      bindGroup = this.scoped(name, () => this.device.createBindGroup({ layout: kernel.layout, entries, label: name }));
+      this.groups.set(key, bindGroup);
+    }
+    return { kernel, bindGroup, uniformOffset, grid };
+  }
+
+  /** Records a bound dispatch into the current step. */
+  run(d: Dispatch): void {
+    this.checkAlive();
+    if (d.grid[0] * d.grid[1] * d.grid[2] === 0) return;
+    this.recorder.dispatch(d);
+  }
+
+  /** `run(bind(...))`. */
+  dispatch(kernel: Kernel | KernelDesc, tensors: Record<string, Tensor>, params: Params = {}): void {
+    this.run(this.bind(kernel, tensors, params));
+  }
+
+  /** Submits everything recorded since the last submit as one command buffer. */
+  submit(): void {
+    this.checkAlive();
+    this.recorder.submit();
+  }
+
+  /**
+   * Records what `fn` records as one step and submits it once; returns the
+   * counts of that step.
+   */
+  step(fn: () => void): Counters {
+    const before = { ...this.counters };
+    this.recorder.submit();
+    fn();
+    this.submit();
+    const c = this.counters;
+    return {
+      dispatches: c.dispatches - before.dispatches,
+      passes: c.passes - before.passes,
+      submits: c.submits - before.submits,
+      copies: c.copies - before.copies,
+    };
+  }
+
+  /** Submits pending work, waits for the GPU, and throws any WebGPU error. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  private createBuffer(bytes: number, label: string, mapped = false): GPUBuffer {
+    this.checkAlive();
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (size > this.limits.maxBufferSize) {
+      throw new Error(`${label}: ${size} bytes exceed the device's maxBufferSize ${this.limits.maxBufferSize}`);
+    }
+    return this.scoped(label, () =>
+      this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        mappedAtCreation: mapped,
+        label,
+      }),
+    );
+  }
+
+  /** Uploads `data` as a new tensor of `shape` (its own buffer; not for the hot path). */
+  tensor(data: ArrayLike<number>, shape: readonly number[], label = 'tensor'): Tensor {
+    checkShape(label, shape);
+    const n = numel(shape);
+    if (data.length !== n) {
+      throw new Error(`${label}: data has ${data.length} values, shape ${fmtShape(shape)} needs ${n}`);
+    }
+    const buffer = this.createBuffer(n * 4, label, true);
+    new Float32Array(buffer.getMappedRange()).set(data);
+    buffer.unmap();
+    return new Tensor(this, buffer, 0, shape, label);
+  }
+
+  /** A new zero-filled tensor. */
+  zeros(shape: readonly number[], label = 'zeros'): Tensor {
+    checkShape(label, shape);
+    return new Tensor(this, this.createBuffer(numel(shape) * 4, label), 0, shape, label);
+  }
+
+  /** Lays out `table` in one buffer (see `Arena`). */
+  arena(table: ArenaTable, label = 'arena'): Arena {
+    const { offsets, bytes } = Arena.plan(table, this.limits.minStorageBufferOffsetAlignment);
+    return new Arena(this, table, this.createBuffer(bytes, label), offsets, label);
+  }
+
+  write(t: Tensor, data: ArrayLike<number>): void {
+    this.checkAlive();
+    if (data.length !== t.size) {
+      throw new Error(`${t.label}.write: data has ${data.length} values, tensor ${fmtShape(t.shape)} holds ${t.size}`);
+    }
+    // Work already recorded must see the old contents: submit it first.
+    this.recorder.submit();
+    const src = data instanceof Float32Array ? data : Float32Array.from(data);
+    this.device.queue.writeBuffer(t.buffer, t.byteOffset, src.buffer, src.byteOffset, src.byteLength);
+  }
+
+  /** Copies `src` into `dst` (equal sizes) inside the current step. */
+  copy(src: Tensor, dst: Tensor): void {
+    if (src.size !== dst.size) {
+      throw new Error(`copy: ${src.label} ${fmtShape(src.shape)} and ${dst.label} ${fmtShape(dst.shape)} differ in size`);
+    }
+    if (src.size) this.recorder.copy(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, src.byteLength);
+  }
+
+  private acquireStaging(bytes: number): GPUBuffer {
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(bytes)));
+    const pool = this.staging.get(size);
+    const b = pool?.pop();
+    if (b) return b;
+    return this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `staging.${size}` });
+  }
+
+  private releaseStaging(b: GPUBuffer): void {
+    let pool = this.staging.get(b.size);
+    if (!pool) this.staging.set(b.size, (pool = []));
+    pool.push(b);
+  }
+
+  /**
+   * Downloads `t`: the copy joins the current step, which is submitted; the
+   * promise resolves when the GPU is done. Throws any WebGPU error of the step.
+   */
+  async read(t: Tensor): Promise<Float32Array> {
+    this.checkAlive();
+    if (t.size === 0) return new Float32Array(0);
+    const staging = this.acquireStaging(t.byteLength);
+    this.recorder.copy(t.buffer, t.byteOffset, staging, 0, t.byteLength);
+    this.submit();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, t.byteLength);
+    } catch (e) {
+      await this.checkErrors();
+      throw e;
+    }
+    const out = new Float32Array(staging.getMappedRange(0, t.byteLength).slice(0));
+    staging.unmap();
+    this.releaseStaging(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.device.destroy();
+  }
+}

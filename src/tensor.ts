@@ -1,0 +1,140 @@
+import type { Runtime } from './runtime.js';
+
+/** Element count of a shape (1 for a scalar `[]`). */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function checkShape(what: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+}
+
+export const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+/**
+ * A typed f32 view into a GPU buffer: `shape` row-major, starting `byteOffset`
+ * bytes into `buffer`. Several tensors may share one buffer (an arena).
+ */
+export class Tensor {
+  readonly dtype = 'f32' as const;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly buffer: GPUBuffer,
+    readonly byteOffset: number,
+    readonly shape: readonly number[],
+    readonly label = 'tensor',
+  ) {
+    checkShape(label, shape);
+    if (byteOffset % 4 !== 0) throw new Error(`${label}: byteOffset ${byteOffset} is not a multiple of 4`);
+    if (byteOffset + this.byteLength > buffer.size) {
+      throw new Error(
+        `${label}: view ${fmtShape(shape)} at byte ${byteOffset} needs ${byteOffset + this.byteLength} bytes, buffer has ${buffer.size}`,
+      );
+    }
+  }
+
+  get size(): number {
+    return numel(this.shape);
+  }
+  get byteLength(): number {
+    return this.size * 4;
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** A view of `shape` starting `elementOffset` elements into this tensor. */
+  view(shape: readonly number[], elementOffset = 0, label = `${this.label}.view`): Tensor {
+    checkShape(label, shape);
+    if (!Number.isInteger(elementOffset) || elementOffset < 0 || elementOffset + numel(shape) > this.size) {
+      throw new Error(
+        `${this.label}.view: ${fmtShape(shape)} at element ${elementOffset} does not fit in ${fmtShape(this.shape)} (${this.size} elements)`,
+      );
+    }
+    return new Tensor(this.rt, this.buffer, this.byteOffset + elementOffset * 4, shape, label);
+  }
+
+  /** The same elements under another shape of equal size. */
+  reshape(shape: readonly number[]): Tensor {
+    if (numel(shape) !== this.size) {
+      throw new Error(`${this.label}.reshape: cannot view ${fmtShape(this.shape)} as ${fmtShape(shape)}`);
+    }
+    return new Tensor(this.rt, this.buffer, this.byteOffset, shape, this.label);
+  }
+
+  /** Row `i` of the first dimension, as a tensor of the remaining shape. */
+  index(i: number): Tensor {
+    const [n, ...rest] = this.shape;
+    if (n === undefined || !Number.isInteger(i) || i < 0 || i >= n) {
+      throw new Error(`${this.label}.index: ${i} out of range for ${fmtShape(this.shape)}`);
+    }
+    return this.view(rest, i * numel(rest), `${this.label}[${i}]`);
+  }
+
+  /** Downloads the tensor (submitting pending work first). */
+  read(): Promise<Float32Array> {
+    return this.rt.read(this);
+  }
+
+  /** Uploads `data` (exactly `size` values), after pending work that may read the old values. */
+  write(data: ArrayLike<number>): void {
+    this.rt.write(this, data);
+  }
+}
+
+/** A table of named shapes, laid out in one buffer. */
+export type ArenaTable = Record<string, readonly number[]>;
+
+/**
+ * One GPU buffer holding many tensors, laid out once from a table of shapes,
+ * each aligned to the device's storage-offset alignment. Bytes between
+ * tensors stay zero (the buffer is zero-initialised and no kernel writes
+ * outside a tensor), so `all` can be reduced over as one flat tensor.
+ */
+export class Arena {
+  readonly tensors: Readonly<Record<string, Tensor>>;
+  /** The whole buffer as one flat tensor (padding included, zero). */
+  readonly all: Tensor;
+  readonly offsets: Readonly<Record<string, number>>;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly table: ArenaTable,
+    readonly buffer: GPUBuffer,
+    offsets: Record<string, number>,
+    readonly label: string,
+  ) {
+    this.offsets = offsets;
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, shape] of Object.entries(table)) {
+      tensors[name] = new Tensor(rt, buffer, offsets[name]!, shape, `${label}.${name}`);
+    }
+    this.tensors = tensors;
+    this.all = new Tensor(rt, buffer, 0, [buffer.size / 4], `${label}.all`);
+  }
+
+  get byteLength(): number {
+    return this.buffer.size;
+  }
+
+  /** Lays out `table`: byte offsets aligned to `align`, and the total size. */
+  static plan(table: ArenaTable, align: number): { offsets: Record<string, number>; bytes: number } {
+    const offsets: Record<string, number> = {};
+    let at = 0;
+    for (const [name, shape] of Object.entries(table)) {
+      checkShape(`arena entry '${name}'`, shape);
+      offsets[name] = at;
+      at += Math.ceil((numel(shape) * 4) / align) * align;
+    }
+    return { offsets, bytes: Math.max(at, align) };
+  }
+
+  destroy(): void {
+    this.buffer.destroy();
+  }
+}

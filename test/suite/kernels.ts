@@ -1,0 +1,191 @@
+/**
+ * Kernel checks against the float64 references, written once and run both in
+ * Node (vitest on Dawn, test/kernels.test.ts) and in headless Chromium
+ * (test/browser.test.ts). Each case throws on a mismatch.
+ */
+import type { Runtime, Tensor } from '../../src/index.js';
+import { axpy, colSum, copy, fill, gemm, scale, sumSquares } from '../../src/index.js';
+import { axpyRef, colSumRef, fillRef, gemmRef, scaleRef, sumSquaresRef } from '../reference/linalg.js';
+import { U32, expectClose, rng, uniform } from './check.js';
+
+export interface Case {
+  name: string;
+  run: (rt: Runtime, seed: number) => Promise<void>;
+}
+
+const nan = (n: number): Float32Array => new Float32Array(n).fill(NaN);
+
+/** The issue's awkward shapes: a scalar, primes, just over a tile, and a square. */
+export const GEMM_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [7, 13, 5],
+  [65, 33, 129],
+  [256, 256, 256],
+];
+
+const VARIANTS: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+];
+
+/**
+ * GEMM tolerance. Inputs are uniform in [-1, 1], so each of the K products
+ * is at most 1 in size. An f32 dot product's rounding error is typically
+ * ~sqrt(K) * u * (size of the partial sums ~ sqrt(K / 9)), i.e. ~K*u/3; we
+ * allow 4*K*u (about 12x that), while a wrong or missing term is ~0.1 or more.
+ * rtol covers rounding of alpha, beta*c and the bias add (a few u each).
+ */
+const gemmTol = (K: number) => ({ atol: 4 * K * U32, rtol: 8 * U32 });
+
+function gemmCase(M: number, N: number, K: number, transA: boolean, transB: boolean, extras: boolean): Case {
+  const tag = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+  return {
+    name: `gemm ${tag} ${M}x${N}x${K}${extras ? ' alpha=0.7 beta=0.5 +bias' : ''}`,
+    async run(rt, seed) {
+      const r = rng(seed);
+      const aData = uniform(r, M * K);
+      const bData = uniform(r, K * N);
+      const biasData = uniform(r, N);
+      const cData = extras ? uniform(r, M * N) : nan(M * N);
+      const a = rt.tensor(aData, transA ? [K, M] : [M, K], 'a');
+      const b = rt.tensor(bData, transB ? [N, K] : [K, N], 'b');
+      const c = rt.tensor(cData, [M, N], 'c');
+      const bias = rt.tensor(biasData, [N], 'bias');
+      const alpha = extras ? 0.7 : 1;
+      const beta = extras ? 0.5 : 0;
+      gemm(rt, c, a, b, { transA, transB, alpha, beta, bias: extras ? bias : undefined });
+      const got = await c.read();
+      const ref = gemmRef(aData, bData, cData, {
+        M, N, K, transA, transB, alpha, beta,
+        lda: transA ? M : K, ldb: transB ? K : N, ldc: N,
+        bias: extras ? biasData : undefined,
+      });
+      expectClose(`gemm ${tag} ${M}x${N}x${K}`, got, ref, gemmTol(K), seed);
+      for (const t of [a, b, c, bias]) t.buffer.destroy();
+    },
+  };
+}
+
+/** A GEMM on sub-matrices: a at an unaligned offset, c a column slice (ldc > N) of a wider matrix. */
+const gemmViewsCase: Case = {
+  name: 'gemm on views: offsets and leading dimensions',
+  async run(rt, seed) {
+    const r = rng(seed);
+    const [M, N, K] = [9, 6, 11];
+    const ldc = 15;
+    const aFull = uniform(r, 3 + M * K);
+    const bData = uniform(r, N * K);
+    const cFull = uniform(r, M * ldc + 4);
+    const aT = rt.tensor(aFull, [aFull.length], 'aFull');
+    const b = rt.tensor(bData, [N, K], 'b');
+    const cT = rt.tensor(cFull, [cFull.length], 'cFull');
+    const a = aT.view([M, K], 3, 'a');
+    const c = cT.view([M * ldc], 4, 'c');
+    gemm(rt, c, a, b, { transB: true, M, N, K, ldc, beta: 1 });
+    const got = await cT.read();
+    const ref = gemmRef(aFull, bData, cFull, {
+      M, N, K, transA: false, transB: true, alpha: 1, beta: 1, lda: K, ldb: K, ldc, offA: 3, offC: 4,
+    });
+    // Elements outside the sub-matrix must come back exactly as written: ref leaves them unchanged.
+    expectClose('gemm views', got, ref, gemmTol(K), seed);
+    for (const t of [aT, b, cT]) t.buffer.destroy();
+  },
+};
+
+/** Sizes: 1, a prime, a few workgroups, and one past 65535 workgroups (folded 2-D grid). */
+const EW_SIZES = [1, 13, 4163, 65535 * 64 + 77];
+
+function elementwiseCase(n: number): Case {
+  return {
+    name: `fill/copy/scale/axpy n=${n}`,
+    async run(rt, seed) {
+      const r = rng(seed);
+      const xData = uniform(r, n);
+      const yData = uniform(r, n);
+      const x = rt.tensor(xData, [n], 'x');
+      // y sits one element into its buffer (an unaligned view); the element before must stay untouched.
+      const yBuf = rt.tensor(new Float32Array(n + 1).fill(NaN), [n + 1], 'yBuf');
+      const y = yBuf.view([n], 1, 'y');
+      // Every step below is exact in f32 except scale and axpy, which round once (<= u relative, plus the
+      // product's absolute error ~u*|alpha*x|): atol 2u, rtol 2u.
+      const tol = { atol: 2 * U32, rtol: 2 * U32 };
+      fill(rt, y, 0.375);
+      expectClose('fill', await y.read(), fillRef(n, 0.375), { atol: 0, rtol: 0 }, seed);
+      copy(rt, y, x);
+      expectClose('copy', await y.read(), xData, { atol: 0, rtol: 0 }, seed);
+      y.write(yData);
+      scale(rt, y, -1.7);
+      const scaled = scaleRef(yData, -1.7);
+      expectClose('scale', await y.read(), scaled, tol, seed);
+      axpy(rt, y, 0.3, x);
+      expectClose('axpy', await y.read(), axpyRef(scaled, 0.3, xData), { atol: 4 * U32, rtol: 4 * U32 }, seed);
+      const head = await yBuf.view([1], 0).read();
+      if (!Number.isNaN(head[0])) throw new Error(`elementwise wrote before its view: ${head[0]} (seed ${seed})`);
+      x.buffer.destroy();
+      yBuf.buffer.destroy();
+    },
+  };
+}
+
+const COLSUM_SHAPES: [number, number][] = [
+  [1, 1],
+  [7, 13],
+  [129, 65],
+  [2048, 512],
+];
+
+function colSumCase(M: number, N: number): Case {
+  return {
+    name: `colSum ${M}x${N}`,
+    async run(rt, seed) {
+      const r = rng(seed);
+      const xData = uniform(r, M * N);
+      const outData = uniform(r, N);
+      const x = rt.tensor(xData, [M, N], 'x');
+      const out = rt.tensor(nan(N), [N], 'out');
+      // Sum of M terms of size <= 1: the same 4*M*u reasoning as GEMM's 4*K*u.
+      const tol = { atol: 4 * (M + 1) * U32, rtol: 4 * U32 };
+      colSum(rt, out, x);
+      expectClose(`colSum ${M}x${N}`, await out.read(), colSumRef(xData, M, N, outData, 0), tol, seed);
+      out.write(outData);
+      colSum(rt, out, x, { beta: 1 });
+      expectClose(`colSum += ${M}x${N}`, await out.read(), colSumRef(xData, M, N, outData, 1), tol, seed);
+      x.buffer.destroy();
+      out.buffer.destroy();
+    },
+  };
+}
+
+const sumSquaresCase: Case = {
+  name: 'sumSquares over several tensors and views',
+  async run(rt, seed) {
+    const r = rng(seed);
+    const sizes = [1, 17, 4096, 300_001];
+    const datas = sizes.map((n) => uniform(r, n));
+    const ts = datas.map((d, i) => rt.tensor(d, [d.length], `x${i}`));
+    // A view at an unaligned offset of the last tensor counts once more.
+    const view = ts[3]!.view([1000], 5);
+    const all: Tensor[] = [...ts, view];
+    const out = rt.tensor([NaN], [1], 'out');
+    const ref = sumSquaresRef([...datas, datas[3]!.subarray(5, 1005)]);
+    // Positive terms: each invocation sums ~n/(P*WG) <= ~70 values sequentially, then two trees of
+    // depth <= 8: relative error below ~100u; rtol 400u leaves margin, a missing tensor is >= 1e-4 relative.
+    const tol = { atol: 0, rtol: 400 * U32 };
+    sumSquares(rt, out, all);
+    expectClose('sumSquares', await out.read(), [ref], tol, seed);
+    sumSquares(rt, out, all, { beta: 1 });
+    expectClose('sumSquares +=', await out.read(), [2 * ref], tol, seed);
+    for (const t of [...ts, out]) t.buffer.destroy();
+  },
+};
+
+export const kernelCases: Case[] = [
+  ...GEMM_SHAPES.flatMap(([M, N, K]) =>
+    VARIANTS.flatMap(([ta, tb]) => [gemmCase(M, N, K, ta, tb, false), gemmCase(M, N, K, ta, tb, true)]),
+  ),
+  gemmViewsCase,
+  ...EW_SIZES.map(elementwiseCase),
+  ...COLSUM_SHAPES.map(([M, N]) => colSumCase(M, N)),
+  sumSquaresCase,
+];
