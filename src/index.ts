@@ -3,3 +3,4 @@ export { Tensor, Arena, numel, type ArenaTable } from './tensor.js';
 export { Kernel, type KernelDesc, type Params } from './kernel.js';
 export type { Dispatch, Counters } from './scheduler.js';
 export { gemm, gemmDispatch, fill, copy, scale, axpy, colSum, sumSquares, type GemmOptions } from './ops.js';
+export { registerShader, shaderSources } from './shaders.js';

@@ -49,7 +49,10 @@ export interface UniformField {
 }
 
 export interface UniformBinding {
+  /** The variable's name (`dims`). */
   name: string;
+  /** The struct's name (`GemmDims`). */
+  struct: string;
   binding: number;
   /** Struct size in bytes (as WGSL lays it out). */
   size: number;
@@ -93,7 +96,7 @@ export class Kernel {
     for (const key of Object.keys(params)) {
       if (!u.fields.some((f) => f.name === key)) {
         throw new Error(
-          `kernel ${this.name}: unknown parameter '${key}'; ${u.name} has ${u.fields.map((f) => f.name).join(', ')}`,
+          `kernel ${this.name}: unknown parameter '${key}'; ${u.name} (${u.struct}) has ${u.fields.map((f) => f.name).join(', ')}`,
         );
       }
     }
@@ -148,7 +151,7 @@ function uniformOf(v: VariableInfo): UniformBinding {
     }
     return { name: m.name, offset: m.offset, type: t };
   });
-  return { name: v.type.name, binding: v.binding, size: v.size, fields };
+  return { name: v.name, struct: v.type.name, binding: v.binding, size: v.size, fields };
 }
 
 /**
@@ -184,7 +187,6 @@ export function compileKernel(
     if (v.resourceType === 0) {
       if (uniform) throw new Error(`kernel ${desc.name}: more than one uniform ('${uniform.name}', '${v.name}')`);
       uniform = uniformOf(v);
-      uniform.name = v.name;
     } else {
       storage.push({ name: v.name, binding: v.binding, access: accessOf(v) });
     }

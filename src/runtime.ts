@@ -320,7 +320,7 @@ export class Runtime {
         }
       }
       const words = kernel.encodeParams(params, auto);
-      const slot = this.uniforms.slot(words, kernel.uniform.name);
+      const slot = this.uniforms.slot(words, kernel.uniform.struct);
       uniformOffset = slot.offset;
       const chunk = this.uniforms.chunks[slot.chunk]!;
       entries.push({ binding: kernel.uniform.binding, resource: { buffer: chunk, offset: 0, size: Math.ceil(kernel.uniform.size / 16) * 16 } });

@@ -11,12 +11,28 @@ const files = import.meta.glob('../shaders/*.wgsl', {
   eager: true,
 }) as Record<string, string>;
 
-export const shaderSources: Readonly<Record<string, string>> = Object.fromEntries(
+const sources: Record<string, string> = Object.fromEntries(
   Object.entries(files).map(([path, src]) => [path.replace(/^.*\//, '').replace(/\.wgsl$/, ''), src]),
 );
 
+export const shaderSources: Readonly<Record<string, string>> = sources;
+
+/**
+ * Adds a WGSL source under `name`, for kernels outside `shaders/` (a user's
+ * own op). Names of shipped shaders cannot be replaced.
+ */
+export function registerShader(name: string, code: string): void {
+  if (name in files || Object.keys(files).some((p) => p.endsWith(`/${name}.wgsl`))) {
+    throw new Error(`registerShader: '${name}' is a built-in shader (shaders/${name}.wgsl)`);
+  }
+  if (sources[name] !== undefined && sources[name] !== code) {
+    throw new Error(`registerShader: '${name}' is already registered with different code`);
+  }
+  sources[name] = code;
+}
+
 export function shaderSource(name: string): string {
-  const src = shaderSources[name];
+  const src = sources[name];
   if (src === undefined) {
     throw new Error(
       `shader '${name}' not found: expected shaders/${name}.wgsl; have ${Object.keys(shaderSources).sort().join(', ')}`,
