@@ -102,7 +102,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       if (typeof v === 'number') requiredLimits[k] = v;
     }
   }
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+  const wanted = ['timestamp-query', 'subgroups'] as GPUFeatureName[];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-rnn' });
   const cpu = cpuAdapter(adapter);
