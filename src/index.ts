@@ -4,4 +4,4 @@ export { Kernel, type KernelDesc, type Params } from './kernel.js';
 export type { Dispatch, Counters } from './scheduler.js';
 export { gemm, gemmDispatch, fill, copy, scale, axpy, colSum, sumSquares, type GemmOptions } from './ops.js';
 export { registerShader, shaderSources } from './shaders.js';
-export { Recurrent, LSTM, type Cell, type RecurrentOptions, type ForwardState, type ForwardResult, type BackwardResult } from './nn/recurrent.js';
+export { Recurrent, RNN, LSTM, GRU, type Cell, type RecurrentOptions, type ForwardState, type ForwardResult, type BackwardResult } from './nn/recurrent.js';

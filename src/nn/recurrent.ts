@@ -89,12 +89,16 @@ function offsetIn(t: Tensor, base: Tensor): number {
   return (t.byteOffset - base.byteOffset) / 4;
 }
 
-interface DirPlan {
+interface DirTensors {
   gates: Tensor; // [T*B, G*H] in act
   hprev: Tensor; // [T*B, H] in act
-  aux: Tensor | null; // cprev (LSTM) [T*B, H] in act
-  dgates: Tensor; // [T*B, G*H] in grad
-  dcarry: Tensor; // [B, H] in grad
+  aux: Tensor | null; // [T*B, H] in act: cprev (LSTM), gh_n (GRU)
+  dgates: Tensor; // [T*B, G*H] in grad: input-side gate gradients
+  dgh: Tensor; // [T*B, G*H] in grad: hidden-side gate gradients (GRU's differ; others: = dgates)
+  dcarry: Tensor | null; // [B, H] in grad: dc (LSTM), dh through z (GRU)
+}
+
+interface DirPlan extends DirTensors {
   fwd: Dispatch[]; // input GEMM, init, steps in order
   bwd: Dispatch[]; // steps, final, dW_ih, dW_hh, db x2, dX
 }
@@ -258,9 +262,10 @@ export abstract class Recurrent {
       for (let d = 0; d < D; d++) {
         at[`gates${d}`] = [T * B, G * H];
         at[`hprev${d}`] = [T * B, H];
-        if (this.cell === 'lstm') at[`aux${d}`] = [T * B, H];
+        if (this.cell === 'lstm' || this.cell === 'gru') at[`aux${d}`] = [T * B, H];
         gt[`dgates${d}`] = [T * B, G * H];
-        gt[`dcarry${d}`] = [B, H];
+        if (this.cell === 'gru') gt[`dgh${d}`] = [T * B, G * H];
+        if (this.cell === 'lstm' || this.cell === 'gru') gt[`dcarry${d}`] = [B, H];
       }
       act.push(rt.arena(at, `${label}.act${l}`));
       grad.push(rt.arena(gt, `${label}.grad${l}`));
@@ -294,7 +299,7 @@ export abstract class Recurrent {
   }
 
   /** The uniform parameters common to every step kernel of layer l, direction d. */
-  private stepParams(p: Plan, l: number, d: number, dir: { gates: Tensor; hprev: Tensor; aux: Tensor | null; dgates: Tensor; dcarry: Tensor }): Params {
+  private stepParams(p: Plan, l: number, d: number, dir: DirTensors): Params {
     const { hiddenSize: H, D, params } = this;
     const s = `l${l}${d ? '_reverse' : ''}`;
     const actAll = p.act[l]!.all;
@@ -314,15 +319,18 @@ export abstract class Recurrent {
       oHn: offsetIn(st.h!.index(k), sAll),
       oH0: offsetIn(st.h0!.index(k), sAll),
       oDgates: offsetIn(dir.dgates, gradAll),
-      oDcarry: offsetIn(dir.dcarry, gradAll),
       oWhh: offsetIn(params.tensors[`weight_hh_${s}`]!, params.all),
       oBhh: this.bias ? offsetIn(params.tensors[`bias_hh_${s}`]!, params.all) : 0,
       hasBias: this.bias ? 1 : 0,
     };
+    if (dir.dcarry) out.oDcarry = offsetIn(dir.dcarry, gradAll);
     if (this.cell === 'lstm') {
       out.oCprev = offsetIn(dir.aux!, actAll);
       out.oCn = offsetIn(st.c!.index(k), sAll);
       out.oC0 = offsetIn(st.c0!.index(k), sAll);
+    } else if (this.cell === 'gru') {
+      out.oGhn = offsetIn(dir.aux!, actAll);
+      out.oDgh = offsetIn(dir.dgh, gradAll);
     }
     return out;
   }
@@ -339,7 +347,14 @@ export abstract class Recurrent {
         const s = `l${l}${d ? '_reverse' : ''}`;
         const a = p.act[l]!.tensors;
         const g = p.grad[l]!.tensors;
-        const dir = { gates: a[`gates${d}`]!, hprev: a[`hprev${d}`]!, aux: a[`aux${d}`] ?? null, dgates: g[`dgates${d}`]!, dcarry: g[`dcarry${d}`]! };
+        const dir: DirTensors = {
+          gates: a[`gates${d}`]!,
+          hprev: a[`hprev${d}`]!,
+          aux: a[`aux${d}`] ?? null,
+          dgates: g[`dgates${d}`]!,
+          dgh: g[`dgh${d}`] ?? g[`dgates${d}`]!,
+          dcarry: g[`dcarry${d}`] ?? null,
+        };
         const sp = this.stepParams(p, l, d, dir);
         const fwd: Dispatch[] = [
           gemmDispatch(rt, dir.gates, input, params.tensors[`weight_ih_${s}`]!, {
@@ -386,7 +401,7 @@ export abstract class Recurrent {
         bwd.push(rt.bind(kernels.bfinal, { grad: p.grad[l]!.all, dinit: p.gstates.all, w: params.all, len: p.len }, { ...sp, t: 0 }));
         const gt = gradients.tensors;
         bwd.push(gemmDispatch(rt, gt[`weight_ih_${s}`]!, dir.dgates, input, { transA: true, beta: 1 }));
-        bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgates, dir.hprev, { transA: true, beta: 1 }));
+        bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgh, dir.hprev, { transA: true, beta: 1 }));
         bwd.push(gemmDispatch(rt, p.dIns[l]!, dir.dgates, params.tensors[`weight_ih_${s}`]!, { beta: d ? 1 : 0 }));
         dir.bwd = bwd;
       }
@@ -491,7 +506,7 @@ export abstract class Recurrent {
         if (this.bias) {
           const s = `l${l}${d ? '_reverse' : ''}`;
           colSum(this.rt, gt[`bias_ih_${s}`]!, dir.dgates, { beta: 1 });
-          colSum(this.rt, gt[`bias_hh_${s}`]!, dir.dgates, { beta: 1 });
+          colSum(this.rt, gt[`bias_hh_${s}`]!, dir.dgh, { beta: 1 });
         }
       }
     }
@@ -525,5 +540,27 @@ async function readArena(a: Arena): Promise<Record<string, Float32Array>> {
 export class LSTM extends Recurrent {
   constructor(rt: Runtime, o: RecurrentOptions) {
     super(rt, 'lstm', o);
+  }
+}
+
+/** Elman RNN, as torch.nn.RNN: h_t = tanh or relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). */
+export class RNN extends Recurrent {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(rt: Runtime, o: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' }) {
+    const nl = o?.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`);
+    super(rt, nl === 'relu' ? 'rnn_relu' : 'rnn_tanh', o);
+    this.nonlinearity = nl;
+  }
+}
+
+/** Gated recurrent unit, as torch.nn.GRU (gates r, z, n; the reset gate multiplies W_hn h + b_hn). */
+export class GRU extends Recurrent {
+  /** true (PyTorch, Keras reset_after=True): r multiplies (W_hn h + b_hn); false: r multiplies h first. */
+  readonly resetAfter: boolean;
+  constructor(rt: Runtime, o: RecurrentOptions & { resetAfter?: boolean }) {
+    if (o?.resetAfter === false) throw new Error('GRU: resetAfter: false is not implemented yet');
+    super(rt, 'gru', o);
+    this.resetAfter = true;
   }
 }

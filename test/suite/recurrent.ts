@@ -3,7 +3,7 @@
  * (test/reference/recurrent.ts, itself checked against finite differences).
  * Shared by Node (test/recurrent.test.ts) and headless Chromium.
  */
-import { LSTM, type Recurrent, type Runtime, type Tensor } from '../../src/index.js';
+import { GRU, LSTM, RNN, type Recurrent, type Runtime, type Tensor } from '../../src/index.js';
 import { backwardRef, forwardRef, initParams, type Cell, type RefConfig } from '../reference/recurrent.js';
 import { expectClose, rng } from './check.js';
 import type { Case } from './kernels.js';
@@ -27,8 +27,12 @@ export function makeLayer(rt: Runtime, c: RecurrentCase, seed: number): Recurren
   switch (c.cell) {
     case 'lstm':
       return new LSTM(rt, o);
-    default:
-      throw new Error(`cell ${c.cell} not built yet`);
+    case 'gru':
+      return new GRU(rt, o);
+    case 'rnn_tanh':
+      return new RNN(rt, o);
+    case 'rnn_relu':
+      return new RNN(rt, { ...o, nonlinearity: 'relu' });
   }
 }
 
@@ -108,6 +112,17 @@ export const recurrentCases: RecurrentCase[] = [
   { cell: 'lstm', I: 4, H: 6, T: 5, B: 3, L: 2, bidirectional: true, states: true },
   { cell: 'lstm', I: 4, H: 5, T: 6, B: 4, bidirectional: true, lengths: [6, 2, 1, 4], states: true },
   { cell: 'lstm', I: 3, H: 4, T: 3, B: 2, bias: false },
+  { cell: 'gru', I: 1, H: 1, T: 2, B: 1 },
+  { cell: 'gru', I: 5, H: 7, T: 6, B: 3, states: true },
+  { cell: 'gru', I: 3, H: 70, T: 4, B: 2 },
+  { cell: 'gru', I: 4, H: 6, T: 5, B: 3, L: 2, bidirectional: true, states: true },
+  { cell: 'gru', I: 4, H: 5, T: 6, B: 4, bidirectional: true, lengths: [6, 2, 1, 4], states: true },
+  { cell: 'gru', I: 3, H: 4, T: 3, B: 2, bias: false },
+  { cell: 'rnn_tanh', I: 1, H: 1, T: 2, B: 1 },
+  { cell: 'rnn_tanh', I: 5, H: 7, T: 6, B: 3, states: true },
+  { cell: 'rnn_tanh', I: 3, H: 70, T: 4, B: 2, L: 2, bidirectional: true, lengths: [1, 4] },
+  { cell: 'rnn_relu', I: 5, H: 9, T: 6, B: 3, states: true },
+  { cell: 'rnn_relu', I: 4, H: 6, T: 5, B: 3, L: 2, bidirectional: true, lengths: [5, 3, 1], bias: false },
 ];
 
 export const recurrentSuite: Case[] = recurrentCases.map((c) => ({
