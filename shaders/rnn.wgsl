@@ -42,17 +42,13 @@ fn first_step(l: u32) -> u32 { return select(0u, l - 1u, dims.reverse == 1u); }
 fn last_step(l: u32) -> u32 { return select(l - 1u, 0u, dims.reverse == 1u); }
 fn next_step(t: u32) -> u32 { return select(t + 1u, t - 1u, dims.reverse == 1u); }
 
-@compute @workgroup_size(WG)
-fn forward_init(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x; let b = gid.y; let H = dims.H;
-  if (j >= H) { return; }
+fn init_unit(b: u32, j: u32) {
+  let H = dims.H;
   act[dims.oHprev + (first_step(row_len(b)) * dims.B + b) * H + j] = init[dims.oH0 + b * H + j];
 }
 
-@compute @workgroup_size(WG)
-fn forward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x; let b = gid.y; let H = dims.H; let B = dims.B; let t = dims.t;
-  if (j >= H) { return; }
+fn forward_unit(t: u32, b: u32, j: u32) {
+  let H = dims.H; let B = dims.B;
   let l = row_len(b);
   let row = t * B + b;
   let o_at = dims.oOut + row * dims.ldOut + j;
@@ -91,10 +87,8 @@ fn recurrent_grad(step: u32, b: u32, j: u32) -> f32 {
   return s;
 }
 
-@compute @workgroup_size(WG)
-fn backward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x; let b = gid.y; let H = dims.H; let B = dims.B; let t = dims.t;
-  if (j >= H) { return; }
+fn backward_unit(t: u32, b: u32, j: u32) {
+  let H = dims.H; let B = dims.B;
   let l = row_len(b);
   let row = t * B + b;
   let d0 = dims.oDgates + row * H + j;
@@ -109,9 +103,57 @@ fn backward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (RELU) { grad[d0] = select(0.0, dh, h > 0.0); } else { grad[d0] = dh * (1.0 - h * h); }
 }
 
+fn final_unit(b: u32, j: u32) {
+  let H = dims.H;
+  dinit[dims.oH0 + b * H + j] = recurrent_grad(first_step(row_len(b)), b, j);
+}
+
+// ---- entry points: per step (grid ceil(H / WG) x B, one invocation per unit) ----
+
+@compute @workgroup_size(WG)
+fn forward_init(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < dims.H) { init_unit(gid.y, gid.x); }
+}
+
+@compute @workgroup_size(WG)
+fn forward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < dims.H) { forward_unit(dims.t, gid.y, gid.x); }
+}
+
+@compute @workgroup_size(WG)
+fn backward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < dims.H) { backward_unit(dims.t, gid.y, gid.x); }
+}
+
 @compute @workgroup_size(WG)
 fn backward_final(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x; let b = gid.y; let H = dims.H;
-  if (j >= H) { return; }
-  dinit[dims.oH0 + b * H + j] = recurrent_grad(first_step(row_len(b)), b, j);
+  if (gid.x < dims.H) { final_unit(gid.y, gid.x); }
+}
+
+// ---- entry points: whole sequence (grid 1 x B: one workgroup owns batch row b) ----
+// The workgroup's invocations share the row's H units; a step's results reach
+// the next step through storage memory and storageBarrier(), which WebGPU
+// guarantees within a workgroup. Never waits on another workgroup.
+
+@compute @workgroup_size(WG)
+fn forward_seq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.y;
+  for (var j = lid; j < dims.H; j += WG) { init_unit(b, j); }
+  storageBarrier();
+  for (var s = 0u; s < dims.T; s++) {
+    let t = select(s, dims.T - 1u - s, dims.reverse == 1u);
+    for (var j = lid; j < dims.H; j += WG) { forward_unit(t, b, j); }
+    storageBarrier();
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward_seq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.y;
+  for (var s = 0u; s < dims.T; s++) {
+    let t = select(dims.T - 1u - s, s, dims.reverse == 1u);
+    for (var j = lid; j < dims.H; j += WG) { backward_unit(t, b, j); }
+    storageBarrier();
+  }
+  for (var j = lid; j < dims.H; j += WG) { final_unit(b, j); }
 }

@@ -35,6 +35,12 @@ export interface RecurrentOptions {
   bidirectional?: boolean;
   /** Seed of the uniform(-1/sqrt(H), 1/sqrt(H)) initialisation (default: random). */
   seed?: number;
+  /**
+   * `'sequence'`: one dispatch loops over all T steps (a workgroup per batch
+   * row); `'step'`: one dispatch per timestep; `'auto'` (default): sequence
+   * when H <= SEQUENCE_MAX_HIDDEN.
+   */
+  kernel?: 'auto' | 'step' | 'sequence';
 }
 
 export interface ForwardState {
@@ -68,14 +74,36 @@ const G_OF: Record<Cell, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru: 3 }
 const SHADER_OF: Record<Cell, string> = { rnn_tanh: 'rnn', rnn_relu: 'rnn', lstm: 'lstm', gru: 'gru' };
 const WG = 64;
 
-/** Dispatch descriptions of one cell's step kernels. */
-function cellKernels(cell: Cell): Record<'init' | 'step' | 'bstep' | 'bfinal', KernelDesc> {
+/** Largest hidden size the whole-sequence kernels take under `kernel: 'auto'`. */
+export const SEQUENCE_MAX_HIDDEN = 256;
+
+type KernelSet = Record<'init' | 'step' | 'bstep' | 'bfinal' | 'fseq' | 'bseq', KernelDesc>;
+
+/**
+ * Dispatch descriptions of one cell's kernels: per step (one invocation per
+ * batch row and unit) and whole sequence (one workgroup of `seqWG`
+ * invocations per batch row, looping over all T steps).
+ */
+function cellKernels(cell: Cell, seqWG: number): KernelSet {
   const shader = SHADER_OF[cell];
-  const overrides: Record<string, number | boolean> = { WG };
-  if (cell === 'rnn_relu') overrides.RELU = true;
-  const grid = (p: Params) => [Math.ceil(p.H! / WG), p.B!] as const;
-  const mk = (entry: string): KernelDesc => ({ name: `${cell}_${entry}`, shader, entry, overrides, grid });
-  return { init: mk('forward_init'), step: mk('forward_step'), bstep: mk('backward_step'), bfinal: mk('backward_final') };
+  const relu: Record<string, boolean> = cell === 'rnn_relu' ? { RELU: true } : {};
+  const stepGrid = (p: Params) => [Math.ceil(p.H! / WG), p.B!] as const;
+  const seqGrid = (p: Params) => [1, p.B!] as const;
+  const mk = (entry: string, seq: boolean): KernelDesc => ({
+    name: `${cell}_${entry}`,
+    shader,
+    entry,
+    overrides: { WG: seq ? seqWG : WG, ...relu },
+    grid: seq ? seqGrid : stepGrid,
+  });
+  return {
+    init: mk('forward_init', false),
+    step: mk('forward_step', false),
+    bstep: mk('backward_step', false),
+    bfinal: mk('backward_final', false),
+    fseq: mk('forward_seq', true),
+    bseq: mk('backward_seq', true),
+  };
 }
 
 function positiveInt(what: string, v: unknown): number {
@@ -112,8 +140,10 @@ interface Plan {
   grad: Arena[]; // per layer
   outs: Tensor[]; // per layer [T*B, D*H]
   dIns: Tensor[]; // per layer l >= 1: gradient of layer l's input [T*B, D*H]; dIns[0] = dx [T*B, I]
-  states: Arena; // fin (h, c), init (h0, c0)
-  gstates: Arena; // dfin (dh, dc), dinit (dh0, dc0)
+  fin: Arena; // final states h, c [L*D, B, H]
+  init: Arena; // initial states h, c (copies of h0, c0)
+  dfin: Arena; // upstream gradients of the final states
+  dinit: Arena; // gradients of the initial states
   len: Tensor; // [B]
   dirs: DirPlan[][]; // [layer][direction]
   lengthsKey: string;
@@ -139,7 +169,9 @@ export abstract class Recurrent {
   /** Gates per unit: 1 (RNN), 4 (LSTM), 3 (GRU). */
   readonly G: number;
   private plan: Plan | null = null;
-  private readonly kernels: ReturnType<typeof cellKernels>;
+  private readonly kernels: KernelSet;
+  /** The path in use: whole sequence per dispatch, or one dispatch per step. */
+  readonly path: 'sequence' | 'step';
 
   protected constructor(
     readonly rt: Runtime,
@@ -157,7 +189,13 @@ export abstract class Recurrent {
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`${name}: dropout must be in [0, 1), got ${o.dropout}`);
     this.bidirectional = o.bidirectional ?? false;
     this.G = G_OF[cell];
-    this.kernels = cellKernels(cell);
+    const kernel = o.kernel ?? 'auto';
+    if (!['auto', 'step', 'sequence'].includes(kernel)) {
+      throw new Error(`${name}: kernel must be 'auto', 'step' or 'sequence', got '${String(kernel)}'`);
+    }
+    this.path = kernel === 'step' || (kernel === 'auto' && this.hiddenSize > SEQUENCE_MAX_HIDDEN) ? 'step' : 'sequence';
+    const maxWG = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup, rt.limits.maxComputeWorkgroupSizeX);
+    this.kernels = cellKernels(cell, Math.min(maxWG, Math.max(32, 2 ** Math.ceil(Math.log2(this.hiddenSize)))));
     const table = this.paramShapes();
     this.params = rt.arena(table, `${name}.params`);
     this.gradients = rt.arena(table, `${name}.grads`);
@@ -271,9 +309,8 @@ export abstract class Recurrent {
       grad.push(rt.arena(gt, `${label}.grad${l}`));
       dIns.push(rt.zeros([T * B, l === 0 ? this.inputSize : D * H], l === 0 ? `${label}.dx` : `${label}.dIn${l}`));
     }
-    const st = { h: [L * D, B, H], c: [L * D, B, H], h0: [L * D, B, H], c0: [L * D, B, H] };
-    const states = rt.arena(st, `${label}.states`);
-    const gstates = rt.arena(st, `${label}.gstates`);
+    // Four arenas, not one: a kernel reads some of these while it writes others.
+    const st = { h: [L * D, B, H], c: [L * D, B, H] };
     const len = rt.tensor(new Float32Array(B).fill(T), [B], `${label}.lengths`);
     this.plan = {
       T,
@@ -284,8 +321,10 @@ export abstract class Recurrent {
       grad,
       outs: act.map((a) => a.tensors.out!),
       dIns,
-      states,
-      gstates,
+      fin: rt.arena(st, `${label}.h_n`),
+      init: rt.arena(st, `${label}.h_0`),
+      dfin: rt.arena(st, `${label}.dh_n`),
+      dinit: rt.arena(st, `${label}.dh_0`),
       len,
       dirs: [],
       lengthsKey: '',
@@ -294,7 +333,7 @@ export abstract class Recurrent {
   }
 
   private destroyPlan(p: Plan): void {
-    for (const a of [...p.act, ...p.grad, p.states, p.gstates]) a.destroy();
+    for (const a of [...p.act, ...p.grad, p.fin, p.init, p.dfin, p.dinit]) a.destroy();
     for (const t of [...p.dIns, p.len]) t.buffer.destroy();
   }
 
@@ -305,8 +344,8 @@ export abstract class Recurrent {
     const actAll = p.act[l]!.all;
     const gradAll = p.grad[l]!.all;
     const k = l * D + d;
-    const sAll = p.states.all;
-    const st = p.states.tensors;
+    const fin = p.fin.tensors;
+    const init = p.init.tensors;
     const out: Params = {
       T: p.T,
       B: p.B,
@@ -316,8 +355,8 @@ export abstract class Recurrent {
       oOut: offsetIn(p.outs[l]!, actAll) + d * H,
       oGates: offsetIn(dir.gates, actAll),
       oHprev: offsetIn(dir.hprev, actAll),
-      oHn: offsetIn(st.h!.index(k), sAll),
-      oH0: offsetIn(st.h0!.index(k), sAll),
+      oHn: offsetIn(fin.h!.index(k), p.fin.all),
+      oH0: offsetIn(init.h!.index(k), p.init.all),
       oDgates: offsetIn(dir.dgates, gradAll),
       oWhh: offsetIn(params.tensors[`weight_hh_${s}`]!, params.all),
       oBhh: this.bias ? offsetIn(params.tensors[`bias_hh_${s}`]!, params.all) : 0,
@@ -326,8 +365,8 @@ export abstract class Recurrent {
     if (dir.dcarry) out.oDcarry = offsetIn(dir.dcarry, gradAll);
     if (this.cell === 'lstm') {
       out.oCprev = offsetIn(dir.aux!, actAll);
-      out.oCn = offsetIn(st.c!.index(k), sAll);
-      out.oC0 = offsetIn(st.c0!.index(k), sAll);
+      out.oCn = offsetIn(fin.c!.index(k), p.fin.all);
+      out.oC0 = offsetIn(init.c!.index(k), p.init.all);
     } else if (this.cell === 'gru') {
       out.oGhn = offsetIn(dir.aux!, actAll);
       out.oDgh = offsetIn(dir.dgh, gradAll);
@@ -361,11 +400,16 @@ export abstract class Recurrent {
             transB: true,
             bias: this.bias ? params.tensors[`bias_ih_${s}`] : undefined,
           }),
-          rt.bind(kernels.init, { act: p.act[l]!.all, init: p.states.all, len: p.len }, { ...sp, t: 0 }),
         ];
-        for (let i = 0; i < T; i++) {
-          const t = d ? T - 1 - i : i;
-          fwd.push(rt.bind(kernels.step, { act: p.act[l]!.all, fin: p.states.all, w: params.all, len: p.len }, { ...sp, t }));
+        const stepBindings = { act: p.act[l]!.all, fin: p.fin.all, w: params.all, len: p.len };
+        if (this.path === 'sequence') {
+          fwd.push(rt.bind(kernels.fseq, { ...stepBindings, init: p.init.all }, { ...sp, t: 0 }));
+        } else {
+          fwd.push(rt.bind(kernels.init, { act: p.act[l]!.all, init: p.init.all, len: p.len }, { ...sp, t: 0 }));
+          for (let i = 0; i < T; i++) {
+            const t = d ? T - 1 - i : i;
+            fwd.push(rt.bind(kernels.step, stepBindings, { ...sp, t }));
+          }
         }
         dirs.push({ ...dir, fwd, bwd: [] });
       }
@@ -388,17 +432,16 @@ export abstract class Recurrent {
         const sp = this.stepParams(p, l, d, dir);
         const upView = up.view([up.size - d * this.hiddenSize], d * this.hiddenSize);
         const bwd: Dispatch[] = [];
-        for (let i = 0; i < T; i++) {
-          const t = d ? i : T - 1 - i;
-          bwd.push(
-            rt.bind(
-              kernels.bstep,
-              { grad: p.grad[l]!.all, saved: p.act[l]!.all, dOut: upView, dfin: p.gstates.all, w: params.all, len: p.len },
-              { ...sp, t },
-            ),
-          );
+        const stepBindings = { grad: p.grad[l]!.all, saved: p.act[l]!.all, dOut: upView, dfin: p.dfin.all, w: params.all, len: p.len };
+        if (this.path === 'sequence') {
+          bwd.push(rt.bind(kernels.bseq, { ...stepBindings, dinit: p.dinit.all }, { ...sp, t: 0 }));
+        } else {
+          for (let i = 0; i < T; i++) {
+            const t = d ? i : T - 1 - i;
+            bwd.push(rt.bind(kernels.bstep, stepBindings, { ...sp, t }));
+          }
+          bwd.push(rt.bind(kernels.bfinal, { grad: p.grad[l]!.all, dinit: p.dinit.all, w: params.all, len: p.len }, { ...sp, t: 0 }));
         }
-        bwd.push(rt.bind(kernels.bfinal, { grad: p.grad[l]!.all, dinit: p.gstates.all, w: params.all, len: p.len }, { ...sp, t: 0 }));
         const gt = gradients.tensors;
         bwd.push(gemmDispatch(rt, gt[`weight_ih_${s}`]!, dir.dgates, input, { transA: true, beta: 1 }));
         bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgh, dir.hprev, { transA: true, beta: 1 }));
@@ -451,18 +494,19 @@ export abstract class Recurrent {
       p.len.write(lengths ?? new Float32Array(B).fill(T));
       p.lengthsKey = lengthsKey;
     }
-    const st = p.states.tensors;
-    if (state.h0) this.rt.copy(state.h0, st.h0!);
-    else fill(this.rt, st.h0!, 0);
+    const init = p.init.tensors;
+    if (state.h0) this.rt.copy(state.h0, init.h!);
+    else fill(this.rt, init.h!, 0);
     if (this.cell === 'lstm') {
-      if (state.c0) this.rt.copy(state.c0, st.c0!);
-      else fill(this.rt, st.c0!, 0);
+      if (state.c0) this.rt.copy(state.c0, init.c!);
+      else fill(this.rt, init.c!, 0);
     }
     for (let l = 0; l < L; l++) {
       for (let d = 0; d < D; d++) for (const disp of p.dirs[l]![d]!.fwd) this.rt.run(disp);
     }
     const out = p.outs[L - 1]!.reshape([T, B, D * H]);
-    return { output: out, h: st.h!, c: this.cell === 'lstm' ? st.c! : undefined };
+    const fin = p.fin.tensors;
+    return { output: out, h: fin.h!, c: this.cell === 'lstm' ? fin.c! : undefined };
   }
 
   // ------------------------------------------------------------ backward
@@ -491,12 +535,12 @@ export abstract class Recurrent {
     if (up.dc !== undefined && this.cell !== 'lstm') throw new Error(`${name}: dc is for LSTM only`);
     const flat = dOutput.reshape([T * B, D * H]);
     if (p.dOut === null || p.dOut.buffer !== flat.buffer || p.dOut.byteOffset !== flat.byteOffset) this.bindBackward(p, flat);
-    const gs = p.gstates.tensors;
-    if (up.dh) this.rt.copy(up.dh, gs.h!);
-    else fill(this.rt, gs.h!, 0);
+    const dfin = p.dfin.tensors;
+    if (up.dh) this.rt.copy(up.dh, dfin.h!);
+    else fill(this.rt, dfin.h!, 0);
     if (this.cell === 'lstm') {
-      if (up.dc) this.rt.copy(up.dc, gs.c!);
-      else fill(this.rt, gs.c!, 0);
+      if (up.dc) this.rt.copy(up.dc, dfin.c!);
+      else fill(this.rt, dfin.c!, 0);
     }
     const gt = this.gradients.tensors;
     for (let l = L - 1; l >= 0; l--) {
@@ -512,8 +556,8 @@ export abstract class Recurrent {
     }
     return {
       dx: p.dIns[0]!.reshape([T, B, this.inputSize]),
-      dh0: gs.h0!,
-      dc0: this.cell === 'lstm' ? gs.c0! : undefined,
+      dh0: p.dinit.tensors.h!,
+      dc0: this.cell === 'lstm' ? p.dinit.tensors.c! : undefined,
     };
   }
 

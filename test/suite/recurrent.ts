@@ -20,10 +20,11 @@ export interface RecurrentCase {
   lengths?: number[];
   /** Pass h0 (and c0), dh (and dc). */
   states?: boolean;
+  kernel?: 'step' | 'sequence';
 }
 
 export function makeLayer(rt: Runtime, c: RecurrentCase, seed: number): Recurrent {
-  const o = { inputSize: c.I, hiddenSize: c.H, numLayers: c.L ?? 1, bidirectional: !!c.bidirectional, bias: c.bias ?? true, seed };
+  const o = { inputSize: c.I, hiddenSize: c.H, numLayers: c.L ?? 1, bidirectional: !!c.bidirectional, bias: c.bias ?? true, seed, kernel: c.kernel };
   switch (c.cell) {
     case 'lstm':
       return new LSTM(rt, o);
@@ -58,6 +59,7 @@ const BWD_TOL = { atol: 1e-4, rtol: 1e-4 };
 export async function checkRecurrent(rt: Runtime, c: RecurrentCase, seed: number): Promise<void> {
   const r = rng(seed);
   const L = c.L ?? 1;
+  // (kernel path is the layer's option; the reference has one path)
   const D = c.bidirectional ? 2 : 1;
   const cfg: RefConfig = { cell: c.cell, inputSize: c.I, hiddenSize: c.H, numLayers: L, bidirectional: D === 2, bias: c.bias ?? true };
   const params = initParams(cfg, r);
@@ -125,9 +127,15 @@ export const recurrentCases: RecurrentCase[] = [
   { cell: 'rnn_relu', I: 4, H: 6, T: 5, B: 3, L: 2, bidirectional: true, lengths: [5, 3, 1], bias: false },
 ];
 
-export const recurrentSuite: Case[] = recurrentCases.map((c) => ({
+/** Every case on both paths: one dispatch per step, and one per sequence. */
+const bothPaths: RecurrentCase[] = recurrentCases.flatMap((c) => [
+  { ...c, kernel: 'step' as const },
+  { ...c, kernel: 'sequence' as const },
+]);
+
+export const recurrentSuite: Case[] = bothPaths.map((c) => ({
   name: `${c.cell} I=${c.I} H=${c.H} L=${c.L ?? 1}${c.bidirectional ? ' bidirectional' : ''} T=${c.T} B=${c.B}${
     c.lengths ? ` lengths=${c.lengths}` : ''
-  }${c.states ? ' with states' : ''}${c.bias === false ? ' no bias' : ''}`,
+  }${c.states ? ' with states' : ''}${c.bias === false ? ' no bias' : ''} [${c.kernel}]`,
   run: (rt, seed) => checkRecurrent(rt, c, seed),
 }));
