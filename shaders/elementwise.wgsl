@@ -54,3 +54,24 @@ fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flat(wid, nwg, lid);
   if (i < dims.n) { y[dims.offY + i] = fma(dims.alpha, x[dims.offX + i], y[dims.offY + i]); }
 }
+
+// y[j, i, f] = x[i, j, f] for x of shape [A, C, F] (swap the first two axes;
+// n = A*C*F). With alpha = 1 and `x` a view, used for batch-first <-> time-major.
+struct SwapDims {
+  A: u32, C: u32, F: u32,
+  offY: u32, offX: u32,
+}
+@group(0) @binding(3) var<uniform> swap: SwapDims;
+
+@compute @workgroup_size(WG)
+fn swap01(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let o = flat(wid, nwg, lid);             // index into y, shape [C, A, F]
+  let F = swap.F;
+  if (o >= swap.A * swap.C * F) { return; }
+  let f = o % F;
+  let ji = o / F;
+  let i = ji % swap.A;
+  let j = ji / swap.A;
+  y[swap.offY + o] = x[swap.offX + (i * swap.C + j) * F + f];
+}

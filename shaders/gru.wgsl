@@ -24,7 +24,10 @@ struct GruDims {
   oWhh: u32, oBhh: u32,                             // in w
   offDOut: u32, offLen: u32,
   hasBias: u32,
+  oDhs: u32,       // in grad: where to keep dL/dh_t [T, B, H] (for per-timestep norms); NONE: not kept
 }
+
+const NONE = 0xffffffffu;
 
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
 @group(0) @binding(1) var<storage, read_write> fin: array<f32>;
@@ -109,6 +112,7 @@ fn backward_unit(t: u32, b: u32, j: u32) {
   let dx0 = dims.oDgates + row * 3u * H + j;
   let dh0_ = dims.oDgh + row * 3u * H + j;
   if (t >= l) {
+    if (dims.oDhs != NONE) { grad[dims.oDhs + row * H + j] = 0.0; }
     grad[dx0] = 0.0; grad[dx0 + H] = 0.0; grad[dx0 + 2u * H] = 0.0;
     grad[dh0_] = 0.0; grad[dh0_ + H] = 0.0; grad[dh0_ + 2u * H] = 0.0;
     return;
@@ -119,6 +123,7 @@ fn backward_unit(t: u32, b: u32, j: u32) {
   } else {
     dh += grad[dims.oDcarry + b * H + j] + recurrent_grad(next_step(t), b, j);
   }
+  if (dims.oDhs != NONE) { grad[dims.oDhs + row * H + j] = dh; }
   let s0 = dims.oGates + row * 3u * H + j;
   let r = saved[s0]; let z = saved[s0 + H]; let n = saved[s0 + 2u * H];
   let ghn = saved[dims.oGhn + row * H + j];

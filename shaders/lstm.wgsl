@@ -39,7 +39,10 @@ struct LstmDims {
   oWhh: u32, oBhh: u32,                               // in w
   offDOut: u32, offLen: u32,
   hasBias: u32,
+  oDhs: u32,       // in grad: where to keep dL/dh_t [T, B, H] (for per-timestep norms); NONE: not kept
 }
+
+const NONE = 0xffffffffu;
 
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
 @group(0) @binding(1) var<storage, read_write> fin: array<f32>;
@@ -131,6 +134,7 @@ fn backward_unit(t: u32, b: u32, j: u32) {
   let row = t * B + b;
   let d0 = dims.oDgates + row * 4u * H + j;
   if (t >= l) {
+    if (dims.oDhs != NONE) { grad[dims.oDhs + row * H + j] = 0.0; }
     // Inactive: no gradient (the weight-gradient GEMMs read every row).
     grad[d0] = 0.0; grad[d0 + H] = 0.0; grad[d0 + 2u * H] = 0.0; grad[d0 + 3u * H] = 0.0;
     return;
@@ -144,6 +148,7 @@ fn backward_unit(t: u32, b: u32, j: u32) {
     dh += recurrent_grad(next_step(t), b, j);
     dc = grad[dims.oDcarry + b * H + j];
   }
+  if (dims.oDhs != NONE) { grad[dims.oDhs + row * H + j] = dh; }
   let s0 = dims.oGates + row * 4u * H + j;
   let ig = saved[s0]; let fg = saved[s0 + H]; let gg = saved[s0 + 2u * H]; let og = saved[s0 + 3u * H];
   let cp = saved[dims.oCprev + row * H + j];

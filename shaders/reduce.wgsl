@@ -83,3 +83,15 @@ fn sum_final(@builtin(local_invocation_index) lid: u32) {
     out[dims.offOut] = r;
   }
 }
+
+// norms: out[i] = sqrt(sum_j x[i * ldx + j]^2) for i < M rows of N values
+// (the per-timestep gradient norm); grid: ceil(M / WG), one row per invocation.
+@compute @workgroup_size(WG)
+fn row_norms(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= dims.M) { return; }
+  var s = 0.0;
+  let at = dims.offX + i * dims.ldx;
+  for (var j = 0u; j < dims.N; j++) { let v = x[at + j]; s = fma(v, v, s); }
+  out[dims.offOut + i] = sqrt(s);
+}

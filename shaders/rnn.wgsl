@@ -20,7 +20,10 @@ struct RnnDims {
   oWhh: u32, oBhh: u32,                  // in w
   offDOut: u32, offLen: u32,
   hasBias: u32,
+  oDhs: u32,       // in grad: where to keep dL/dh_t [T, B, H] (for per-timestep norms); NONE: not kept
 }
+
+const NONE = 0xffffffffu;
 
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
 @group(0) @binding(1) var<storage, read_write> fin: array<f32>;
@@ -92,13 +95,18 @@ fn backward_unit(t: u32, b: u32, j: u32) {
   let l = row_len(b);
   let row = t * B + b;
   let d0 = dims.oDgates + row * H + j;
-  if (t >= l) { grad[d0] = 0.0; return; }
+  if (t >= l) {
+    grad[d0] = 0.0;
+    if (dims.oDhs != NONE) { grad[dims.oDhs + row * H + j] = 0.0; }
+    return;
+  }
   var dh = dOut[dims.offDOut + row * dims.ldOut + j];
   if (t == last_step(l)) {
     dh += dfin[dims.oHn + b * H + j];
   } else {
     dh += recurrent_grad(next_step(t), b, j);
   }
+  if (dims.oDhs != NONE) { grad[dims.oDhs + row * H + j] = dh; }
   let h = saved[dims.oGates + row * H + j];
   if (RELU) { grad[d0] = select(0.0, dh, h > 0.0); } else { grad[d0] = dh * (1.0 - h * h); }
 }

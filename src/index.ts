@@ -2,6 +2,22 @@ export { createRuntime, Runtime, GPUKernelError, type RuntimeOptions } from './r
 export { Tensor, Arena, numel, type ArenaTable } from './tensor.js';
 export { Kernel, type KernelDesc, type Params } from './kernel.js';
 export type { Dispatch, Counters } from './scheduler.js';
-export { gemm, gemmDispatch, fill, copy, scale, axpy, colSum, sumSquares, type GemmOptions } from './ops.js';
+export {
+  gemm,
+  gemmDispatch,
+  fill,
+  copy,
+  scale,
+  axpy,
+  colSum,
+  sumSquares,
+  rowNorms,
+  swap01,
+  dropout,
+  bumpCounter,
+  dropoutMaskCpu,
+  type GemmOptions,
+  type DropoutMask,
+} from './ops.js';
 export { registerShader, shaderSources } from './shaders.js';
 export { Recurrent, RNN, LSTM, GRU, type Cell, type RecurrentOptions, type ForwardState, type ForwardResult, type BackwardResult } from './nn/recurrent.js';

@@ -153,6 +153,26 @@ function ewDesc(entry: 'fill' | 'copy' | 'scale' | 'axpy'): KernelDesc {
   return d;
 }
 
+const swapDesc: KernelDesc = {
+  name: 'swap01',
+  shader: 'elementwise',
+  entry: 'swap01',
+  overrides: { WG: EW_WG },
+  grid: (p) => fold(cdiv(p.A! * p.C! * p.F!, EW_WG)),
+  extents: (p) => ({ y: p.A! * p.C! * p.F!, x: p.A! * p.C! * p.F! }),
+};
+
+/** `y[j, i, ...] = x[i, j, ...]`: swaps the first two axes of `x` (batch-first <-> time-major). */
+export function swap01(rt: Runtime, y: Tensor, x: Tensor): void {
+  if (x.ndim < 2) throw new Error(`swap01: x must have at least 2 dimensions, got ${x.label} ${fmtShape(x.shape)}`);
+  const [A, C, ...rest] = x.shape as number[];
+  const want = [C!, A!, ...rest];
+  if (y.ndim !== want.length || y.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`swap01: y must be ${fmtShape(want)} for x ${fmtShape(x.shape)}, got ${y.label} ${fmtShape(y.shape)}`);
+  }
+  rt.dispatch(swapDesc, { y, x }, { A: A!, C: C!, F: rest.reduce((a, b) => a * b, 1) });
+}
+
 function sameSize(op: string, y: Tensor, x: Tensor): void {
   if (x.size !== y.size) {
     throw new Error(`${op}: x ${x.label} ${fmtShape(x.shape)} and y ${y.label} ${fmtShape(y.shape)} differ in size`);
@@ -244,4 +264,74 @@ export function sumSquares(rt: Runtime, out: Tensor, tensors: readonly Tensor[],
     at += counts[i]!;
   });
   rt.dispatch(sumFinalDesc, { out, part: part.view([total], 0) }, { M: 0, N: total, ldx: 0, beta: o.beta ?? 0 });
+}
+
+const rowNormsDesc: KernelDesc = {
+  name: 'row_norms',
+  shader: 'reduce',
+  entry: 'row_norms',
+  overrides: { WG: RED_WG },
+  grid: (p) => [cdiv(p.M!, RED_WG)],
+  extents: (p) => ({ out: p.M!, x: (p.M! - 1) * p.ldx! + p.N! }),
+};
+
+/** `out[i] = sqrt(sum_j x[i, j]^2)` for `x [M, N]`, `out [M]`. */
+export function rowNorms(rt: Runtime, out: Tensor, x: Tensor): void {
+  if (x.ndim !== 2) throw new Error(`rowNorms: x must be 2-D, got ${x.label} ${fmtShape(x.shape)}`);
+  const [M, N] = x.shape as [number, number];
+  if (out.size !== M) throw new Error(`rowNorms: out must have ${M} elements (rows of x ${fmtShape(x.shape)}), got ${fmtShape(out.shape)}`);
+  rt.dispatch(rowNormsDesc, { out, x }, { M, N, ldx: N, beta: 0 });
+}
+
+// ---------------------------------------------------------------- dropout
+
+const DROP_WG = 64;
+const dropoutDesc: KernelDesc = {
+  name: 'dropout',
+  shader: 'dropout',
+  entry: 'dropout',
+  overrides: { WG: DROP_WG },
+  grid: (p) => fold(cdiv(p.n!, DROP_WG)),
+  extents: (p) => ({ y: p.n!, x: p.n! }),
+};
+const bumpDesc: KernelDesc = { name: 'dropout_bump', shader: 'dropout', entry: 'bump', grid: () => [1] };
+
+export interface DropoutMask {
+  /** Probability of zeroing an element. */
+  p: number;
+  /** Fixed per module. */
+  seed: number;
+  /** Distinguishes masks drawn at the same counter (a layer index). */
+  stream: number;
+  /** `[1]`: the GPU-side step counter (an integer-valued f32). */
+  counter: Tensor;
+}
+
+/** `y = x * mask / (1 - p)`, the mask a function of (seed, counter, stream, index): the same call regenerates it. */
+export function dropout(rt: Runtime, y: Tensor, x: Tensor, m: DropoutMask): void {
+  sameSize('dropout', y, x);
+  if (!(m.p >= 0 && m.p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${m.p}`);
+  rt.dispatch(dropoutDesc, { y, x, ctr: m.counter }, { n: y.size, seed: m.seed >>> 0, stream: m.stream >>> 0, p: m.p, scale: 1 / (1 - m.p) });
+}
+
+/** Advances a dropout counter by one, on the GPU. */
+export function bumpCounter(rt: Runtime, counter: Tensor): void {
+  rt.dispatch(bumpDesc, { counter }, { n: 1, seed: 0, stream: 0, p: 0, scale: 1 });
+}
+
+/** The dropout mask (0 or 1/(1-p)) as the GPU draws it: the CPU twin of shaders/dropout.wgsl. */
+export function dropoutMaskCpu(n: number, p: number, seed: number, stream: number, counter: number): Float64Array {
+  const pcg = (v: number): number => {
+    const s = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+    const w = Math.imul(((s >>> ((s >>> 28) + 4)) ^ s) >>> 0, 277803737) >>> 0;
+    return ((w >>> 22) ^ w) >>> 0;
+  };
+  const base = pcg((stream >>> 0) ^ pcg((seed >>> 0) ^ pcg(counter >>> 0)));
+  const out = new Float64Array(n);
+  const scale = Math.fround(1 / (1 - p));
+  for (let i = 0; i < n; i++) {
+    const u = (pcg((i ^ base) >>> 0) >>> 8) / 16777216;
+    out[i] = u >= Math.fround(p) ? scale : 0;
+  }
+  return out;
 }

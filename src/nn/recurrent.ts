@@ -10,7 +10,7 @@
  * (T, B) and re-planned explicitly when either changes).
  */
 import type { KernelDesc, Params } from '../kernel.js';
-import { colSum, fill, gemmDispatch } from '../ops.js';
+import { bumpCounter, colSum, dropout, fill, gemmDispatch, rowNorms, swap01, type DropoutMask } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
@@ -41,6 +41,8 @@ export interface RecurrentOptions {
    * when H <= SEQUENCE_MAX_HIDDEN.
    */
   kernel?: 'auto' | 'step' | 'sequence';
+  /** Keep dL/dh_t of the last layer for `gradNormPerTimestep()` (default false). */
+  trackGradNorm?: boolean;
 }
 
 export interface ForwardState {
@@ -68,6 +70,8 @@ export interface BackwardResult {
   dh0: Tensor;
   /** [L*D, B, H] gradient of c0 (LSTM). */
   dc0?: Tensor;
+  /** [T] norm of dL/dh_t over (B, H), last layer, forward direction (with trackGradNorm). */
+  dhNorm?: Tensor;
 }
 
 const G_OF: Record<Cell, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru: 3 };
@@ -127,27 +131,42 @@ interface DirTensors {
 }
 
 interface DirPlan extends DirTensors {
-  fwd: Dispatch[]; // input GEMM, init, steps in order
-  bwd: Dispatch[]; // steps, final, dW_ih, dW_hh, db x2, dX
+  fwd: Dispatch[]; // input GEMM, then init + T steps, or one whole-sequence dispatch
+  bwd: Dispatch[]; // T steps + final, or one whole-sequence dispatch; then dW_ih, dW_hh, dX
 }
 
+/** Every buffer and bound dispatch for one (T, B): planned once, reused by every call with that shape. */
 interface Plan {
   T: number;
   B: number;
-  x: Tensor | null; // the input the dispatches are bound to
-  dOut: Tensor | null;
-  act: Arena[]; // per layer
-  grad: Arena[]; // per layer
+  /** What the forward dispatches are bound to: the input and whether dropout is on. */
+  boundX: Tensor | null;
+  boundDrop: boolean;
+  boundDOut: Tensor | null;
+  xT: Tensor | null; // [T, B, I] time-major copy of a batch-first input
+  outBF: Tensor | null; // [B, T, D*H] batch-first output
+  dOutT: Tensor | null; // [T, B, D*H] time-major copy of a batch-first dOutput
+  dxBF: Tensor | null; // [B, T, I] batch-first dx
+  act: Arena[]; // per layer: out, and per direction gates, hprev, aux
+  grad: Arena[]; // per layer: per direction dgates, dgh, dcarry; dhs (last layer, if tracked)
   outs: Tensor[]; // per layer [T*B, D*H]
-  dIns: Tensor[]; // per layer l >= 1: gradient of layer l's input [T*B, D*H]; dIns[0] = dx [T*B, I]
+  drops: Tensor[]; // per layer l < L-1: dropout(out_l), the input of layer l+1 [T*B, D*H]
+  dUps: Tensor[]; // per layer l < L-1: the upstream gradient of out_l (through the mask)
+  dIns: Tensor[]; // per layer: gradient of the layer's input; dIns[0] is dx [T*B, I]
   fin: Arena; // final states h, c [L*D, B, H]
   init: Arena; // initial states h, c (copies of h0, c0)
   dfin: Arena; // upstream gradients of the final states
   dinit: Arena; // gradients of the initial states
+  initZero: boolean; // init holds zeros (no fill needed when h0 is absent)
+  dfinZero: boolean;
   len: Tensor; // [B]
-  dirs: DirPlan[][]; // [layer][direction]
   lengthsKey: string;
+  dhNorm: Tensor | null; // [T]
+  dirs: DirPlan[][]; // [layer][direction]
 }
+
+const suffixOf = (l: number, d: number): string => `l${l}${d ? '_reverse' : ''}`;
+const MAX_PLANS = 4;
 
 /**
  * The shared machinery of RNN, LSTM and GRU. Parameters live in one arena
@@ -168,10 +187,18 @@ export abstract class Recurrent {
   readonly gradients: Arena;
   /** Gates per unit: 1 (RNN), 4 (LSTM), 3 (GRU). */
   readonly G: number;
-  private plan: Plan | null = null;
-  private readonly kernels: KernelSet;
   /** The path in use: whole sequence per dispatch, or one dispatch per step. */
   readonly path: 'sequence' | 'step';
+  /** Keep dL/dh_t of the last layer (forward direction) for `gradNormPerTimestep()`. */
+  readonly trackGradNorm: boolean;
+  /** Training mode (default true, as PyTorch): dropout between layers is applied. */
+  training = true;
+  private readonly seed: number;
+  /** [1] on the GPU: advances once per training forward, so every step draws new dropout masks. */
+  readonly dropoutCounter: Tensor;
+  private readonly plans = new Map<string, Plan>();
+  private last: Plan | null = null;
+  private readonly kernels: KernelSet;
 
   protected constructor(
     readonly rt: Runtime,
@@ -188,6 +215,7 @@ export abstract class Recurrent {
     this.dropout = o.dropout ?? 0;
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`${name}: dropout must be in [0, 1), got ${o.dropout}`);
     this.bidirectional = o.bidirectional ?? false;
+    this.trackGradNorm = o.trackGradNorm ?? false;
     this.G = G_OF[cell];
     const kernel = o.kernel ?? 'auto';
     if (!['auto', 'step', 'sequence'].includes(kernel)) {
@@ -199,12 +227,30 @@ export abstract class Recurrent {
     const table = this.paramShapes();
     this.params = rt.arena(table, `${name}.params`);
     this.gradients = rt.arena(table, `${name}.grads`);
-    this.resetParameters(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.dropoutCounter = rt.zeros([1], `${name}.dropoutCounter`);
+    this.resetParameters(this.seed);
   }
 
   /** D: 1 or 2 directions. */
   get D(): number {
     return this.bidirectional ? 2 : 1;
+  }
+
+  /** Dropout is applied between layers in this forward. */
+  private get dropping(): boolean {
+    return this.training && this.dropout > 0 && this.numLayers > 1;
+  }
+
+  /** Training mode on (default) or off; returns this, as PyTorch's `train()`. */
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: no dropout. */
+  eval(): this {
+    return this.train(false);
   }
 
   /** PyTorch `state_dict` names and shapes, in PyTorch's order. */
@@ -214,7 +260,7 @@ export abstract class Recurrent {
     for (let l = 0; l < this.numLayers; l++) {
       const I = l === 0 ? this.inputSize : this.D * H;
       for (let d = 0; d < this.D; d++) {
-        const s = `l${l}${d ? '_reverse' : ''}`;
+        const s = suffixOf(l, d);
         t[`weight_ih_${s}`] = [G * H, I];
         t[`weight_hh_${s}`] = [G * H, H];
         if (this.bias) {
@@ -226,28 +272,25 @@ export abstract class Recurrent {
     return t;
   }
 
-  /** Every parameter uniform in [-1/sqrt(H), 1/sqrt(H)), as PyTorch's reset_parameters. */
+  /** Every parameter uniform in [-1/sqrt(H), 1/sqrt(H)), as PyTorch's reset_parameters, from `seed`. */
   resetParameters(seed: number): void {
     const rand = mulberry32(seed);
     const bound = 1 / Math.sqrt(this.hiddenSize);
-    for (const [name, t] of Object.entries(this.params.tensors)) {
-      t.write(uniformInit(rand, t.size, bound));
-      void name;
-    }
+    for (const t of Object.values(this.params.tensors)) t.write(uniformInit(rand, t.size, bound));
   }
 
   /** Loads PyTorch-named tensors; every parameter must be present with its exact shape, and nothing else. */
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
     const name = this.constructor.name;
     const table = this.paramShapes();
+    if (!dict || typeof dict !== 'object') throw new Error(`${name}.loadStateDict: expected an object of tensors`);
     const missing = Object.keys(table).filter((k) => !(k in dict));
     const extra = Object.keys(dict).filter((k) => !(k in table));
     if (missing.length || extra.length) {
-      throw new Error(
-        `${name}.loadStateDict: ${missing.length ? `missing ${missing.join(', ')}` : ''}${missing.length && extra.length ? '; ' : ''}${
-          extra.length ? `unexpected ${extra.join(', ')}` : ''
-        }`,
-      );
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+      if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
+      throw new Error(`${name}.loadStateDict: ${parts.join('; ')}`);
     }
     for (const [k, shape] of Object.entries(table)) {
       const v = dict[k]!;
@@ -256,8 +299,8 @@ export abstract class Recurrent {
         if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
           throw new Error(`${name}.loadStateDict: '${k}' must be ${fmtShape(shape)}, got ${fmtShape(v.shape)}`);
         }
-      } else if (v.length !== n) {
-        throw new Error(`${name}.loadStateDict: '${k}' must have ${n} values (${fmtShape(shape)}), got ${v.length}`);
+      } else if (!v || typeof v.length !== 'number' || v.length !== n) {
+        throw new Error(`${name}.loadStateDict: '${k}' must have ${n} values (${fmtShape(shape)}), got ${v?.length}`);
       }
     }
     for (const k of Object.keys(table)) {
@@ -286,14 +329,22 @@ export abstract class Recurrent {
   // ------------------------------------------------------------- planning
 
   private planFor(T: number, B: number): Plan {
-    const p = this.plan;
-    if (p && p.T === T && p.B === B) return p;
-    if (p) this.destroyPlan(p);
-    const { rt, G, hiddenSize: H, D, numLayers: L } = this;
+    const key = `${T}x${B}`;
+    const hit = this.plans.get(key);
+    if (hit) {
+      this.plans.delete(key);
+      this.plans.set(key, hit); // most recently used last
+      return hit;
+    }
+    if (this.plans.size >= MAX_PLANS) {
+      const [oldKey, old] = this.plans.entries().next().value as [string, Plan];
+      this.plans.delete(oldKey);
+      this.destroyPlan(old);
+    }
+    const { rt, G, hiddenSize: H, D, numLayers: L, inputSize: I } = this;
     const label = this.constructor.name;
     const act: Arena[] = [];
     const grad: Arena[] = [];
-    const dIns: Tensor[] = [];
     for (let l = 0; l < L; l++) {
       const at: Record<string, number[]> = { out: [T * B, D * H] };
       const gt: Record<string, number[]> = {};
@@ -305,47 +356,61 @@ export abstract class Recurrent {
         if (this.cell === 'gru') gt[`dgh${d}`] = [T * B, G * H];
         if (this.cell === 'lstm' || this.cell === 'gru') gt[`dcarry${d}`] = [B, H];
       }
+      if (l === L - 1 && this.trackGradNorm) gt.dhs = [T, B * H];
       act.push(rt.arena(at, `${label}.act${l}`));
       grad.push(rt.arena(gt, `${label}.grad${l}`));
-      dIns.push(rt.zeros([T * B, l === 0 ? this.inputSize : D * H], l === 0 ? `${label}.dx` : `${label}.dIn${l}`));
     }
-    // Four arenas, not one: a kernel reads some of these while it writes others.
+    // Separate buffers where one kernel reads one and writes the other.
     const st = { h: [L * D, B, H], c: [L * D, B, H] };
-    const len = rt.tensor(new Float32Array(B).fill(T), [B], `${label}.lengths`);
-    this.plan = {
+    const dropping = this.dropout > 0 && L > 1;
+    const plan: Plan = {
       T,
       B,
-      x: null,
-      dOut: null,
+      boundX: null,
+      boundDrop: false,
+      boundDOut: null,
+      xT: this.batchFirst ? rt.zeros([T, B, I], `${label}.xT`) : null,
+      outBF: this.batchFirst ? rt.zeros([B, T, D * H], `${label}.outBF`) : null,
+      dOutT: this.batchFirst ? rt.zeros([T, B, D * H], `${label}.dOutT`) : null,
+      dxBF: this.batchFirst ? rt.zeros([B, T, I], `${label}.dxBF`) : null,
       act,
       grad,
       outs: act.map((a) => a.tensors.out!),
-      dIns,
+      drops: dropping ? Array.from({ length: L - 1 }, (_, l) => rt.zeros([T * B, D * H], `${label}.drop${l}`)) : [],
+      dUps: dropping ? Array.from({ length: L - 1 }, (_, l) => rt.zeros([T * B, D * H], `${label}.dUp${l}`)) : [],
+      dIns: Array.from({ length: L }, (_, l) => rt.zeros([T * B, l === 0 ? I : D * H], l === 0 ? `${label}.dx` : `${label}.dIn${l}`)),
       fin: rt.arena(st, `${label}.h_n`),
       init: rt.arena(st, `${label}.h_0`),
       dfin: rt.arena(st, `${label}.dh_n`),
       dinit: rt.arena(st, `${label}.dh_0`),
-      len,
-      dirs: [],
+      initZero: true,
+      dfinZero: true,
+      len: rt.tensor(new Float32Array(B).fill(T), [B], `${label}.lengths`),
       lengthsKey: '',
+      dhNorm: this.trackGradNorm ? rt.zeros([T], `${label}.dhNorm`) : null,
+      dirs: [],
     };
-    return this.plan;
+    this.plans.set(key, plan);
+    return plan;
   }
 
   private destroyPlan(p: Plan): void {
     for (const a of [...p.act, ...p.grad, p.fin, p.init, p.dfin, p.dinit]) a.destroy();
-    for (const t of [...p.dIns, p.len]) t.buffer.destroy();
+    const single = [...p.dIns, ...p.drops, ...p.dUps, p.len, p.xT, p.outBF, p.dOutT, p.dxBF, p.dhNorm];
+    for (const t of single) t?.buffer.destroy();
+    if (this.last === p) this.last = null;
   }
 
   /** The uniform parameters common to every step kernel of layer l, direction d. */
   private stepParams(p: Plan, l: number, d: number, dir: DirTensors): Params {
     const { hiddenSize: H, D, params } = this;
-    const s = `l${l}${d ? '_reverse' : ''}`;
+    const s = suffixOf(l, d);
     const actAll = p.act[l]!.all;
     const gradAll = p.grad[l]!.all;
     const k = l * D + d;
     const fin = p.fin.tensors;
     const init = p.init.tensors;
+    const dhs = p.grad[l]!.tensors.dhs;
     const out: Params = {
       T: p.T,
       B: p.B,
@@ -361,6 +426,7 @@ export abstract class Recurrent {
       oWhh: offsetIn(params.tensors[`weight_hh_${s}`]!, params.all),
       oBhh: this.bias ? offsetIn(params.tensors[`bias_hh_${s}`]!, params.all) : 0,
       hasBias: this.bias ? 1 : 0,
+      oDhs: dhs && d === 0 ? offsetIn(dhs, gradAll) : 0xffffffff,
     };
     if (dir.dcarry) out.oDcarry = offsetIn(dir.dcarry, gradAll);
     if (this.cell === 'lstm') {
@@ -374,16 +440,23 @@ export abstract class Recurrent {
     return out;
   }
 
-  /** Binds every forward dispatch for input `x` (once per plan and input tensor). */
-  private bindForward(p: Plan, x: Tensor): void {
+  /** The input of layer l: the layer-0 input, or the previous layer's output (after dropout, in training). */
+  private layerInput(p: Plan, l: number, x: Tensor): Tensor {
+    if (l === 0) return x.reshape([p.T * p.B, this.inputSize]);
+    return p.boundDrop ? p.drops[l - 1]! : p.outs[l - 1]!;
+  }
+
+  /** Binds every forward dispatch for time-major input `x` (once per plan, input and dropout mode). */
+  private bindForward(p: Plan, x: Tensor, drop: boolean): void {
     const { rt, D, numLayers: L, params, kernels } = this;
-    const { T, B } = p;
+    const { T } = p;
+    p.boundDrop = drop;
     p.dirs = [];
     for (let l = 0; l < L; l++) {
-      const input = l === 0 ? x.reshape([T * B, this.inputSize]) : p.outs[l - 1]!;
+      const input = this.layerInput(p, l, x);
       const dirs: DirPlan[] = [];
       for (let d = 0; d < D; d++) {
-        const s = `l${l}${d ? '_reverse' : ''}`;
+        const s = suffixOf(l, d);
         const a = p.act[l]!.tensors;
         const g = p.grad[l]!.tensors;
         const dir: DirTensors = {
@@ -415,22 +488,22 @@ export abstract class Recurrent {
       }
       p.dirs.push(dirs);
     }
-    p.x = x;
-    p.dOut = null;
+    p.boundX = x;
+    p.boundDOut = null;
   }
 
-  /** Binds every backward dispatch for upstream gradient `dOut` [T*B, D*H]. */
+  /** Binds every backward dispatch for time-major upstream gradient `dOut` [T*B, D*H]. */
   private bindBackward(p: Plan, dOut: Tensor): void {
-    const { rt, D, numLayers: L, params, gradients, kernels } = this;
+    const { rt, D, numLayers: L, params, gradients, kernels, hiddenSize: H } = this;
     const { T } = p;
     for (let l = L - 1; l >= 0; l--) {
-      const up = l === L - 1 ? dOut : p.dIns[l + 1]!;
-      const input = l === 0 ? p.x!.reshape([T * p.B, this.inputSize]) : p.outs[l - 1]!;
+      const up = l === L - 1 ? dOut : p.boundDrop ? p.dUps[l]! : p.dIns[l + 1]!;
+      const input = this.layerInput(p, l, p.boundX!);
       for (let d = 0; d < D; d++) {
         const dir = p.dirs[l]![d]!;
-        const s = `l${l}${d ? '_reverse' : ''}`;
+        const s = suffixOf(l, d);
         const sp = this.stepParams(p, l, d, dir);
-        const upView = up.view([up.size - d * this.hiddenSize], d * this.hiddenSize);
+        const upView = up.view([up.size - d * H], d * H);
         const bwd: Dispatch[] = [];
         const stepBindings = { grad: p.grad[l]!.all, saved: p.act[l]!.all, dOut: upView, dfin: p.dfin.all, w: params.all, len: p.len };
         if (this.path === 'sequence') {
@@ -449,35 +522,37 @@ export abstract class Recurrent {
         dir.bwd = bwd;
       }
     }
-    p.dOut = dOut;
+    p.boundDOut = dOut;
+  }
+
+  private checkState(where: string, k: string, t: Tensor | undefined, want: number[]): void {
+    if (t === undefined) return;
+    if (!(t instanceof Tensor) || t.ndim !== 3 || t.shape.some((v, i) => v !== want[i])) {
+      throw new Error(`${where}: ${k} must be ${fmtShape(want)}, got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`);
+    }
   }
 
   // ------------------------------------------------------------- forward
 
   /**
    * Records the forward pass of `x` ([T, B, I], or [B, T, I] with batchFirst).
-   * Returns tensors owned by the layer, overwritten by the next forward.
+   * Returns tensors owned by the layer, overwritten by the next forward of
+   * the same (T, B).
    */
   forward(x: Tensor, state: ForwardState = {}): ForwardResult {
     const name = `${this.constructor.name}.forward`;
     if (!(x instanceof Tensor)) throw new Error(`${name}: x must be a Tensor`);
+    const layout = this.batchFirst ? '[B, T, I]' : '[T, B, I]';
     if (x.ndim !== 3 || x.shape[2] !== this.inputSize) {
-      throw new Error(`${name}: x must be ${this.batchFirst ? '[B, T, I]' : '[T, B, I]'} with I = ${this.inputSize}, got ${fmtShape(x.shape)}`);
+      throw new Error(`${name}: x must be ${layout} with I = ${this.inputSize}, got ${fmtShape(x.shape)}`);
     }
-    if (this.batchFirst) throw new Error(`${name}: batchFirst is not implemented yet`);
-    const [T, B] = x.shape as [number, number, number];
+    const [T, B] = (this.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]]) as [number, number];
     if (T < 1 || B < 1) throw new Error(`${name}: x ${fmtShape(x.shape)} is empty`);
-    const { D, numLayers: L, hiddenSize: H } = this;
+    const { D, numLayers: L, hiddenSize: H, rt } = this;
     const want = [L * D, B, H];
-    const checkState = (k: string, t: Tensor | undefined) => {
-      if (t === undefined) return;
-      if (!(t instanceof Tensor) || t.shape.length !== 3 || t.shape.some((v, i) => v !== want[i])) {
-        throw new Error(`${name}: ${k} must be ${fmtShape(want)}, got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`);
-      }
-    };
-    checkState('h0', state.h0);
+    this.checkState(name, 'h0', state.h0, want);
     if (state.c0 !== undefined && this.cell !== 'lstm') throw new Error(`${name}: c0 is for LSTM only`);
-    checkState('c0', state.c0);
+    this.checkState(name, 'c0', state.c0, want);
     let lengths: number[] | null = null;
     if (state.lengths !== undefined) {
       lengths = Array.from(state.lengths);
@@ -488,85 +563,128 @@ export abstract class Recurrent {
     }
 
     const p = this.planFor(T, B);
-    if (p.x !== x) this.bindForward(p, x);
+    this.last = p;
+    const xt = p.xT ?? x;
+    const drop = this.dropping;
+    if (p.boundX !== xt || p.boundDrop !== drop) this.bindForward(p, xt, drop);
     const lengthsKey = lengths ? lengths.join(',') : '';
     if (lengthsKey !== p.lengthsKey) {
       p.len.write(lengths ?? new Float32Array(B).fill(T));
       p.lengthsKey = lengthsKey;
     }
     const init = p.init.tensors;
-    if (state.h0) this.rt.copy(state.h0, init.h!);
-    else fill(this.rt, init.h!, 0);
-    if (this.cell === 'lstm') {
-      if (state.c0) this.rt.copy(state.c0, init.c!);
-      else fill(this.rt, init.c!, 0);
+    if (state.h0 || state.c0) {
+      if (state.h0) rt.copy(state.h0, init.h!);
+      else fill(rt, init.h!, 0);
+      if (this.cell === 'lstm') {
+        if (state.c0) rt.copy(state.c0, init.c!);
+        else fill(rt, init.c!, 0);
+      }
+      p.initZero = false;
+    } else if (!p.initZero) {
+      fill(rt, p.init.all, 0);
+      p.initZero = true;
     }
+    if (p.xT) swap01(rt, p.xT, x);
+    if (drop) bumpCounter(rt, this.dropoutCounter);
     for (let l = 0; l < L; l++) {
-      for (let d = 0; d < D; d++) for (const disp of p.dirs[l]![d]!.fwd) this.rt.run(disp);
+      for (let d = 0; d < D; d++) for (const disp of p.dirs[l]![d]!.fwd) rt.run(disp);
+      if (drop && l < L - 1) dropout(rt, p.drops[l]!, p.outs[l]!, this.mask(l));
     }
-    const out = p.outs[L - 1]!.reshape([T, B, D * H]);
+    let output = p.outs[L - 1]!.reshape([T, B, D * H]);
+    if (p.outBF) {
+      swap01(rt, p.outBF, output);
+      output = p.outBF;
+    }
     const fin = p.fin.tensors;
-    return { output: out, h: fin.h!, c: this.cell === 'lstm' ? fin.c! : undefined };
+    return { output, h: fin.h!, c: this.cell === 'lstm' ? fin.c! : undefined };
+  }
+
+  private mask(l: number): DropoutMask {
+    return { p: this.dropout, seed: this.seed, stream: l, counter: this.dropoutCounter };
   }
 
   // ------------------------------------------------------------ backward
 
   /**
    * Records backpropagation through time for the last forward. `dOutput`
-   * is the gradient of the output; `dh`, `dc` of the final states. Parameter
-   * gradients accumulate (+=); `dx`, `dh0`, `dc0` are written.
+   * is the gradient of the output (same shape); `dh`, `dc` of the final
+   * states. Parameter gradients accumulate (+=); `dx`, `dh0`, `dc0` are written.
    */
   backward(dOutput: Tensor, up: { dh?: Tensor; dc?: Tensor } = {}): BackwardResult {
     const name = `${this.constructor.name}.backward`;
-    const p = this.plan;
-    if (!p || !p.x) throw new Error(`${name}: call forward first`);
-    const { D, numLayers: L, hiddenSize: H } = this;
+    const p = this.last;
+    if (!p || !p.boundX) throw new Error(`${name}: call forward first`);
+    const { D, numLayers: L, hiddenSize: H, rt } = this;
     const { T, B } = p;
-    const wantOut = [T, B, D * H];
-    if (!(dOutput instanceof Tensor) || dOutput.size !== T * B * D * H || dOutput.ndim !== 3 || dOutput.shape.some((v, i) => v !== wantOut[i])) {
-      throw new Error(`${name}: dOutput must be ${fmtShape(wantOut)}, got ${dOutput instanceof Tensor ? fmtShape(dOutput.shape) : typeof dOutput}`);
+    const wantOut = this.batchFirst ? [B, T, D * H] : [T, B, D * H];
+    if (!(dOutput instanceof Tensor) || dOutput.ndim !== 3 || dOutput.shape.some((v, i) => v !== wantOut[i])) {
+      throw new Error(
+        `${name}: dOutput must be ${fmtShape(wantOut)} (the output's shape), got ${dOutput instanceof Tensor ? fmtShape(dOutput.shape) : typeof dOutput}`,
+      );
     }
     const want = [L * D, B, H];
-    for (const [k, t] of Object.entries(up)) {
-      if (t !== undefined && (!(t instanceof Tensor) || t.shape.some((v, i) => v !== want[i]) || t.ndim !== 3)) {
-        throw new Error(`${name}: ${k} must be ${fmtShape(want)}, got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`);
-      }
-    }
+    this.checkState(name, 'dh', up.dh, want);
     if (up.dc !== undefined && this.cell !== 'lstm') throw new Error(`${name}: dc is for LSTM only`);
-    const flat = dOutput.reshape([T * B, D * H]);
-    if (p.dOut === null || p.dOut.buffer !== flat.buffer || p.dOut.byteOffset !== flat.byteOffset) this.bindBackward(p, flat);
+    this.checkState(name, 'dc', up.dc, want);
+    if (p.dOutT) swap01(rt, p.dOutT, dOutput);
+    const flat = (p.dOutT ?? dOutput).reshape([T * B, D * H]);
+    if (p.boundDOut === null || p.boundDOut.buffer !== flat.buffer || p.boundDOut.byteOffset !== flat.byteOffset) this.bindBackward(p, flat);
     const dfin = p.dfin.tensors;
-    if (up.dh) this.rt.copy(up.dh, dfin.h!);
-    else fill(this.rt, dfin.h!, 0);
-    if (this.cell === 'lstm') {
-      if (up.dc) this.rt.copy(up.dc, dfin.c!);
-      else fill(this.rt, dfin.c!, 0);
+    if (up.dh || up.dc) {
+      if (up.dh) rt.copy(up.dh, dfin.h!);
+      else fill(rt, dfin.h!, 0);
+      if (this.cell === 'lstm') {
+        if (up.dc) rt.copy(up.dc, dfin.c!);
+        else fill(rt, dfin.c!, 0);
+      }
+      p.dfinZero = false;
+    } else if (!p.dfinZero) {
+      fill(rt, p.dfin.all, 0);
+      p.dfinZero = true;
     }
     const gt = this.gradients.tensors;
     for (let l = L - 1; l >= 0; l--) {
+      if (p.boundDrop && l < L - 1) dropout(rt, p.dUps[l]!, p.dIns[l + 1]!, this.mask(l));
       for (let d = 0; d < D; d++) {
         const dir = p.dirs[l]![d]!;
-        for (const disp of dir.bwd) this.rt.run(disp);
+        for (const disp of dir.bwd) rt.run(disp);
         if (this.bias) {
-          const s = `l${l}${d ? '_reverse' : ''}`;
-          colSum(this.rt, gt[`bias_ih_${s}`]!, dir.dgates, { beta: 1 });
-          colSum(this.rt, gt[`bias_hh_${s}`]!, dir.dgh, { beta: 1 });
+          const s = suffixOf(l, d);
+          colSum(rt, gt[`bias_ih_${s}`]!, dir.dgates, { beta: 1 });
+          colSum(rt, gt[`bias_hh_${s}`]!, dir.dgh, { beta: 1 });
         }
       }
     }
-    return {
-      dx: p.dIns[0]!.reshape([T, B, this.inputSize]),
-      dh0: p.dinit.tensors.h!,
-      dc0: this.cell === 'lstm' ? p.dinit.tensors.c! : undefined,
-    };
+    if (p.dhNorm) rowNorms(rt, p.dhNorm, p.grad[L - 1]!.tensors.dhs!);
+    let dx = p.dIns[0]!.reshape([T, B, this.inputSize]);
+    if (p.dxBF) {
+      swap01(rt, p.dxBF, dx);
+      dx = p.dxBF;
+    }
+    return { dx, dh0: p.dinit.tensors.h!, dc0: this.cell === 'lstm' ? p.dinit.tensors.c! : undefined, dhNorm: p.dhNorm ?? undefined };
+  }
+
+  /**
+   * The norm over (B, H) of dL/dh_t for every t, for the last layer's
+   * forward direction, from the last backward: the figure that shows
+   * vanishing and exploding gradients. Needs `trackGradNorm: true`.
+   */
+  async gradNormPerTimestep(): Promise<Float32Array> {
+    const name = `${this.constructor.name}.gradNormPerTimestep`;
+    if (!this.trackGradNorm) throw new Error(`${name}: construct the layer with trackGradNorm: true`);
+    const p = this.last;
+    if (!p || p.boundDOut === null) throw new Error(`${name}: call backward first`);
+    return p.dhNorm!.read();
   }
 
   /** Frees the layer's buffers. */
   destroy(): void {
-    if (this.plan) this.destroyPlan(this.plan);
-    this.plan = null;
+    for (const p of this.plans.values()) this.destroyPlan(p);
+    this.plans.clear();
     this.params.destroy();
     this.gradients.destroy();
+    this.dropoutCounter.buffer.destroy();
   }
 }
 

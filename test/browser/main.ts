@@ -5,8 +5,8 @@
  *
  * URL: `?seed=N` replays a run (fresh seed otherwise); `?only=TEXT` runs the
  * cases whose name contains TEXT.
- * Sets `window.__adapter`, `window.__seed`, `window.__results` (one entry per
- * case run: name, ok, error, ms) and finally `window.__done = true`.
+ * Sets `page.__adapter`, `page.__seed`, `page.__results` (one entry per
+ * case run: name, ok, error, ms) and finally `page.__done = true`.
  */
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { freshSeed } from '../suite/check.js';
@@ -19,14 +19,13 @@ export interface CaseResult {
   ms: number;
 }
 
-declare global {
-  interface Window {
-    __adapter?: Record<string, unknown>;
-    __seed?: number;
-    __results?: CaseResult[];
-    __done?: boolean;
-  }
-}
+/** What the page leaves for test/browser.test.ts to read. */
+const page = window as unknown as {
+  __adapter?: Record<string, unknown>;
+  __seed?: number;
+  __results?: CaseResult[];
+  __done?: boolean;
+};
 
 const params = new URLSearchParams(location.search);
 const seed = freshSeed(params.get('seed'));
@@ -41,8 +40,8 @@ function message(e: unknown): string {
 }
 
 async function main(): Promise<void> {
-  window.__seed = seed;
-  window.__results = [];
+  page.__seed = seed;
+  page.__results = [];
   let rt: Runtime;
   try {
     rt = await createRuntime({ quiet: true });
@@ -51,7 +50,7 @@ async function main(): Promise<void> {
     return;
   }
   const info = rt.adapterInfo;
-  window.__adapter = {
+  page.__adapter = {
     vendor: info.vendor,
     architecture: info.architecture,
     device: info.device,
@@ -78,7 +77,7 @@ async function main(): Promise<void> {
     }
     uncaptured = [];
     const ms = performance.now() - t0;
-    window.__results.push({ name: c.name, ok: !error, error, ms });
+    page.__results.push({ name: c.name, ok: !error, error, ms });
     say(`${error ? 'FAIL' : 'ok  '} ${c.name} ${ms.toFixed(0)} ms${error ? ': ' + error : ''}`);
   }
   rt.destroy();
@@ -87,5 +86,5 @@ async function main(): Promise<void> {
 main()
   .catch((e) => console.error(`kernel suite crashed: ${message(e)}`))
   .finally(() => {
-    window.__done = true;
+    page.__done = true;
   });

@@ -1,0 +1,102 @@
+// @ts-check
+/**
+ * Runs a benchmark page (bench/<name>.html) in headless Chromium, served by
+ * Vite, prints its table and writes bench/results/<name>.json.
+ *
+ *   node bench/run.js gemm                # npm run bench:gemm
+ *   node bench/run.js gemm 'minMs=1000&rounds=5&only=square'
+ *
+ * Chromium: CHROME_PATH (default /usr/bin/chromium); WebGPU on SwiftShader
+ * where there is no GPU. Times on SwiftShader are CPU times: compare ratios.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, launchBrowser, runPage, startServer } from '../test/browser/harness.js';
+
+/** @type {Record<string, { columns: [string, (r: any) => string][], files: string[] }>} */
+const BENCHES = {
+  gemm: {
+    columns: [
+      ['shape', (r) => r.shape],
+      ['op', (r) => r.op],
+      ['M x N x K', (r) => `${r.M}x${r.N}x${r.K}`],
+      ['ours ms', (r) => r.oursMs.toFixed(2)],
+      ['ours GFLOP/s', (r) => r.oursGflops.toFixed(2)],
+      ['tf ms', (r) => r.tfMs.toFixed(2)],
+      ['tf GFLOP/s', (r) => r.tfGflops.toFixed(2)],
+      ['ours/tf', (r) => r.ratio.toFixed(2)],
+    ],
+    // Sources whose version the numbers belong to.
+    files: ['shaders/gemm.wgsl', 'src/ops.ts'],
+  },
+};
+
+/** @param {string[]} head @param {string[][]} body */
+function table(head, body) {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (/** @type {string[]} */ cells) => cells.map((c, i) => (i < 3 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+async function main() {
+  const name = process.argv[2];
+  const query = process.argv[3] ?? '';
+  const bench = name ? BENCHES[name] : undefined;
+  if (!name || !bench || !existsSync(join(ROOT, 'bench', `${name}.html`))) {
+    console.error(`usage: node bench/run.js <${Object.keys(BENCHES).join('|')}> [query]`);
+    process.exit(2);
+  }
+  const server = await startServer({ entries: [`bench/${name}.html`] });
+  const chrome = await launchBrowser();
+  let run;
+  try {
+    run = await runPage(chrome.browser, `${server.url}/bench/${name}.html${query ? '?' + query : ''}`, {
+      timeoutMs: 30 * 60_000,
+      echo: true,
+    });
+  } finally {
+    await chrome.close();
+    await server.close();
+  }
+  if (run.failure || run.errors.length || !run.value) {
+    console.error(`bench ${name} failed:\n${run.errors.join('\n') || 'no results'}`);
+    process.exit(1);
+  }
+  const rows = run.value.rows;
+  console.log(`\n${name}: adapter ${JSON.stringify(run.adapter)}`);
+  console.log(table(bench.columns.map(([h]) => h), rows.map((r) => bench.columns.map(([, f]) => f(r)))));
+  const sources = Object.fromEntries(
+    bench.files.map((f) => [f, createHash('sha1').update(readFileSync(join(ROOT, f))).digest('hex').slice(0, 12)]),
+  );
+  const record = {
+    bench: name,
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    sources,
+    adapter: run.adapter,
+    chromium: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+    ...run.value,
+  };
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `${name}.json`);
+  writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  console.log(`wrote ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
