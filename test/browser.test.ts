@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, runPage, startServer, type PageRun } from './browser/harness.js';
 import type { CaseResult } from './browser/main.js';
 import { freshSeed } from './suite/check.js';
-import { kernelCases } from './suite/kernels.js';
+import { sharedCases as kernelCases } from './suite/all.js';
 
 const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
 let run: PageRun | undefined;

@@ -1,5 +1,5 @@
 /**
- * The kernel suite (test/suite/kernels.ts) in a browser, on navigator.gpu.
+ * The shared suite (test/suite/all.ts: kernels, recurrent cells) in a browser, on navigator.gpu.
  * Run by test/browser.test.ts in headless Chromium; also works opened by hand
  * from `npx vite` at /test/browser/index.html.
  *
@@ -10,7 +10,7 @@
  */
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { freshSeed } from '../suite/check.js';
-import { kernelCases } from '../suite/kernels.js';
+import { sharedCases as kernelCases } from '../suite/all.js';
 
 export interface CaseResult {
   name: string;
