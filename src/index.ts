@@ -21,3 +21,16 @@ export {
 } from './ops.js';
 export { registerShader, shaderSources } from './shaders.js';
 export { Recurrent, RNN, LSTM, GRU, type Cell, type RecurrentOptions, type ForwardState, type ForwardResult, type BackwardResult } from './nn/recurrent.js';
+export {
+  kerasLSTMToTorch,
+  kerasGRUToTorch,
+  kerasSimpleRNNToTorch,
+  fromTfjsWeights,
+  type KerasWeights,
+  type KerasToTorchOptions,
+  type KerasGRUOptions,
+  type TorchStateDict,
+  type TfjsWeight,
+  type TfjsConverted,
+  type KerasLayerKind,
+} from './nn/keras.js';

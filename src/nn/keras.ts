@@ -92,7 +92,7 @@ function transposeBlocks(a: ArrayLike<number>, rows: number, H: number, perm: re
     const src = perm[k]! * H;
     for (let j = 0; j < H; j++) {
       const o = (k * H + j) * rows;
-      for (let i = 0; i < rows; i++) out[o + i] = a[(o + i) % a.length]!;
+      for (let i = 0; i < rows; i++) out[o + i] = a[i * C + src + j]!;
     }
   }
   return out;
