@@ -134,7 +134,9 @@ export class Arena {
     return { offsets, bytes: Math.max(at, align) };
   }
 
+  /** Frees the buffer, after submitting work already recorded that may use it. */
   destroy(): void {
+    this.rt.submit();
     this.buffer.destroy();
   }
 }

@@ -168,10 +168,11 @@ describe('truncated BPTT', () => {
 describe('dispatches and submits', () => {
   const T = 7;
   const B = 2;
-  function count(cell: Cell, kernel: 'step' | 'sequence', o: { L?: number; D?: number; bias?: boolean } = {}) {
+  function count(cell: Cell, kernel: 'step' | 'sequence', o: { L?: number; D?: number; bias?: boolean; resetBefore?: boolean } = {}) {
     const L = o.L ?? 1;
     const D = o.D ?? 1;
-    const layer = build(cell, { inputSize: 3, hiddenSize: 4, numLayers: L, bidirectional: D === 2, bias: o.bias ?? true, kernel, seed: 1 });
+    const opts = { inputSize: 3, hiddenSize: 4, numLayers: L, bidirectional: D === 2, bias: o.bias ?? true, kernel, seed: 1 };
+    const layer = o.resetBefore ? new GRU(rt, { ...opts, resetAfter: false }) : build(cell, opts);
     const x = rt.tensor(new Float32Array(T * B * 3).fill(0.5), [T, B, 3]);
     const dOut = rt.tensor(new Float32Array(T * B * D * 4).fill(0.25), [T, B, D * 4]);
     // Warm up: the first call binds (and the second checks re-recording reuses it).
@@ -203,6 +204,16 @@ describe('dispatches and submits', () => {
       expect(c.both.submits).toBe(1);
     });
   }
+
+  it('GRU with the reset gate before the product: two dispatches per step (2T+2 forward, 2T+7 backward) or a constant', () => {
+    const c = count('gru', 'step', { resetBefore: true });
+    expect(c.fwd.dispatches).toBe(2 * T + 2);
+    expect(c.bwd).toBe(2 * T + 7);
+    const s = count('gru', 'sequence', { resetBefore: true, D: 2 });
+    expect(s.fwd.dispatches).toBe(2 * 2);
+    expect(s.bwd).toBe(2 * 7);
+    expect(s.both.submits).toBe(1);
+  });
 });
 
 describe('bad input is refused before dispatch, naming what and where', () => {
@@ -213,6 +224,12 @@ describe('bad input is refused before dispatch, naming what and where', () => {
       "RNN: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'",
     );
     expect(() => new LSTM(rt, { inputSize: 3, hiddenSize: 4, dropout: 1 })).toThrow('LSTM: dropout must be in [0, 1), got 1');
+    expect(() => new GRU(rt, { inputSize: 3, hiddenSize: 4, resetAfter: 'no' as unknown as boolean })).toThrow(
+      'GRU: resetAfter must be a boolean, got no',
+    );
+    expect(() => new LSTM(rt, { inputSize: 3, hiddenSize: 4, kernel: 'fast' as 'auto' })).toThrow(
+      "LSTM: kernel must be 'auto', 'step' or 'sequence', got 'fast'",
+    );
   });
 
   it('shapes, states, lengths and state dicts', async () => {

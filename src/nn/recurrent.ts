@@ -81,20 +81,24 @@ const WG = 64;
 /** Largest hidden size the whole-sequence kernels take under `kernel: 'auto'`. */
 export const SEQUENCE_MAX_HIDDEN = 256;
 
-type KernelSet = Record<'init' | 'step' | 'bstep' | 'bfinal' | 'fseq' | 'bseq', KernelDesc>;
+type KernelSet = Record<'init' | 'step' | 'bstep' | 'bfinal' | 'fseq' | 'bseq', KernelDesc> & {
+  /** Second phase of a step (GRU with the reset gate before the product). */
+  stepB?: KernelDesc;
+  bstepB?: KernelDesc;
+};
 
 /**
  * Dispatch descriptions of one cell's kernels: per step (one invocation per
  * batch row and unit) and whole sequence (one workgroup of `seqWG`
  * invocations per batch row, looping over all T steps).
  */
-function cellKernels(cell: Cell, seqWG: number): KernelSet {
-  const shader = SHADER_OF[cell];
+function cellKernels(cell: Cell, seqWG: number, resetBefore: boolean): KernelSet {
+  const shader = resetBefore ? 'gru_reset_before' : SHADER_OF[cell];
   const relu: Record<string, boolean> = cell === 'rnn_relu' ? { RELU: true } : {};
   const stepGrid = (p: Params) => [Math.ceil(p.H! / WG), p.B!] as const;
   const seqGrid = (p: Params) => [1, p.B!] as const;
   const mk = (entry: string, seq: boolean): KernelDesc => ({
-    name: `${cell}_${entry}`,
+    name: `${resetBefore ? 'gru_reset_before' : cell}_${entry}`,
     shader,
     entry,
     overrides: { WG: seq ? seqWG : WG, ...relu },
@@ -107,12 +111,23 @@ function cellKernels(cell: Cell, seqWG: number): KernelSet {
     bfinal: mk('backward_final', false),
     fseq: mk('forward_seq', true),
     bseq: mk('backward_seq', true),
+    ...(resetBefore ? { stepB: mk('forward_step_b', false), bstepB: mk('backward_step_b', false) } : {}),
   };
 }
 
 function positiveInt(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
   return v;
+}
+
+/**
+ * Binds the step kernels of a cell, which share one block of bindings: each
+ * entry point takes the ones it uses (reflected from its WGSL).
+ */
+function bindShared(rt: Runtime, desc: KernelDesc, all: Record<string, Tensor>, params: Params): Dispatch {
+  const kernel = rt.kernel(desc);
+  const used = Object.fromEntries(kernel.storage.filter((b) => b.name in all).map((b) => [b.name, all[b.name]!]));
+  return rt.bind(kernel, used, params);
 }
 
 /** Element offset of `t` inside `base` (same buffer). */
@@ -204,6 +219,8 @@ export abstract class Recurrent {
     readonly rt: Runtime,
     readonly cell: Cell,
     o: RecurrentOptions,
+    /** GRU only: the reset gate multiplies h before the recurrent product (Keras reset_after=False). */
+    protected readonly resetBefore = false,
   ) {
     const name = this.constructor.name;
     if (!o || typeof o !== 'object') throw new Error(`${name}: options { inputSize, hiddenSize } are required`);
@@ -223,7 +240,7 @@ export abstract class Recurrent {
     }
     this.path = kernel === 'step' || (kernel === 'auto' && this.hiddenSize > SEQUENCE_MAX_HIDDEN) ? 'step' : 'sequence';
     const maxWG = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup, rt.limits.maxComputeWorkgroupSizeX);
-    this.kernels = cellKernels(cell, Math.min(maxWG, Math.max(32, 2 ** Math.ceil(Math.log2(this.hiddenSize)))));
+    this.kernels = cellKernels(cell, Math.min(maxWG, Math.max(32, 2 ** Math.ceil(Math.log2(this.hiddenSize)))), resetBefore);
     const table = this.paramShapes();
     this.params = rt.arena(table, `${name}.params`);
     this.gradients = rt.arena(table, `${name}.grads`);
@@ -355,6 +372,7 @@ export abstract class Recurrent {
         gt[`dgates${d}`] = [T * B, G * H];
         if (this.cell === 'gru') gt[`dgh${d}`] = [T * B, G * H];
         if (this.cell === 'lstm' || this.cell === 'gru') gt[`dcarry${d}`] = [B, H];
+        if (this.resetBefore) gt[`drh${d}`] = [T * B, H];
       }
       if (l === L - 1 && this.trackGradNorm) gt.dhs = [T, B * H];
       act.push(rt.arena(at, `${label}.act${l}`));
@@ -434,8 +452,13 @@ export abstract class Recurrent {
       out.oCn = offsetIn(fin.c!.index(k), p.fin.all);
       out.oC0 = offsetIn(init.c!.index(k), p.init.all);
     } else if (this.cell === 'gru') {
-      out.oGhn = offsetIn(dir.aux!, actAll);
       out.oDgh = offsetIn(dir.dgh, gradAll);
+      if (this.resetBefore) {
+        out.oRh = offsetIn(dir.aux!, actAll);
+        out.oDrh = offsetIn(p.grad[l]!.tensors[`drh${d}`]!, gradAll);
+      } else {
+        out.oGhn = offsetIn(dir.aux!, actAll);
+      }
     }
     return out;
   }
@@ -481,7 +504,8 @@ export abstract class Recurrent {
           fwd.push(rt.bind(kernels.init, { act: p.act[l]!.all, init: p.init.all, len: p.len }, { ...sp, t: 0 }));
           for (let i = 0; i < T; i++) {
             const t = d ? T - 1 - i : i;
-            fwd.push(rt.bind(kernels.step, stepBindings, { ...sp, t }));
+            fwd.push(bindShared(rt, kernels.step, stepBindings, { ...sp, t }));
+            if (kernels.stepB) fwd.push(bindShared(rt, kernels.stepB, stepBindings, { ...sp, t }));
           }
         }
         dirs.push({ ...dir, fwd, bwd: [] });
@@ -511,13 +535,26 @@ export abstract class Recurrent {
         } else {
           for (let i = 0; i < T; i++) {
             const t = d ? i : T - 1 - i;
-            bwd.push(rt.bind(kernels.bstep, stepBindings, { ...sp, t }));
+            bwd.push(bindShared(rt, kernels.bstep, stepBindings, { ...sp, t }));
+            if (kernels.bstepB) bwd.push(bindShared(rt, kernels.bstepB, stepBindings, { ...sp, t }));
           }
-          bwd.push(rt.bind(kernels.bfinal, { grad: p.grad[l]!.all, dinit: p.dinit.all, w: params.all, len: p.len }, { ...sp, t: 0 }));
+          bwd.push(bindShared(rt, kernels.bfinal, { ...stepBindings, dinit: p.dinit.all }, { ...sp, t: 0 }));
         }
         const gt = gradients.tensors;
         bwd.push(gemmDispatch(rt, gt[`weight_ih_${s}`]!, dir.dgates, input, { transA: true, beta: 1 }));
-        bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgh, dir.hprev, { transA: true, beta: 1 }));
+        if (this.resetBefore) {
+          // Rows r, z of W_hh multiply h_{t-1}; rows n multiply r * h_{t-1}.
+          const G3 = 3 * H;
+          const dW = gt[`weight_hh_${s}`]!;
+          bwd.push(gemmDispatch(rt, dW.view([2 * H, H]), dir.dgh, dir.hprev, { transA: true, beta: 1, M: 2 * H, N: H, K: T * p.B, lda: G3, ldb: H, ldc: H }));
+          bwd.push(
+            gemmDispatch(rt, dW.view([H, H], 2 * H * H), dir.dgh.view([dir.dgh.size - 2 * H], 2 * H), dir.aux!, {
+              transA: true, beta: 1, M: H, N: H, K: T * p.B, lda: G3, ldb: H, ldc: H,
+            }),
+          );
+        } else {
+          bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgh, dir.hprev, { transA: true, beta: 1 }));
+        }
         bwd.push(gemmDispatch(rt, p.dIns[l]!, dir.dgates, params.tensors[`weight_ih_${s}`]!, { beta: d ? 1 : 0 }));
         dir.bwd = bwd;
       }
@@ -678,8 +715,9 @@ export abstract class Recurrent {
     return p.dhNorm!.read();
   }
 
-  /** Frees the layer's buffers. */
+  /** Frees the layer's buffers (after submitting work already recorded that uses them). */
   destroy(): void {
+    this.rt.submit();
     for (const p of this.plans.values()) this.destroyPlan(p);
     this.plans.clear();
     this.params.destroy();
@@ -721,8 +759,9 @@ export class GRU extends Recurrent {
   /** true (PyTorch, Keras reset_after=True): r multiplies (W_hn h + b_hn); false: r multiplies h first. */
   readonly resetAfter: boolean;
   constructor(rt: Runtime, o: RecurrentOptions & { resetAfter?: boolean }) {
-    if (o?.resetAfter === false) throw new Error('GRU: resetAfter: false is not implemented yet');
-    super(rt, 'gru', o);
-    this.resetAfter = true;
+    const resetAfter = o?.resetAfter ?? true;
+    if (typeof resetAfter !== 'boolean') throw new Error(`GRU: resetAfter must be a boolean, got ${String(resetAfter)}`);
+    super(rt, 'gru', o, !resetAfter);
+    this.resetAfter = resetAfter;
   }
 }

@@ -21,6 +21,8 @@ export interface RecurrentCase {
   /** Pass h0 (and c0), dh (and dc). */
   states?: boolean;
   kernel?: 'step' | 'sequence';
+  /** GRU: false applies the reset gate before the recurrent product. */
+  resetAfter?: boolean;
 }
 
 export function makeLayer(rt: Runtime, c: RecurrentCase, seed: number): Recurrent {
@@ -29,7 +31,7 @@ export function makeLayer(rt: Runtime, c: RecurrentCase, seed: number): Recurren
     case 'lstm':
       return new LSTM(rt, o);
     case 'gru':
-      return new GRU(rt, o);
+      return new GRU(rt, { ...o, resetAfter: c.resetAfter ?? true });
     case 'rnn_tanh':
       return new RNN(rt, o);
     case 'rnn_relu':
@@ -61,7 +63,9 @@ export async function checkRecurrent(rt: Runtime, c: RecurrentCase, seed: number
   const L = c.L ?? 1;
   // (kernel path is the layer's option; the reference has one path)
   const D = c.bidirectional ? 2 : 1;
-  const cfg: RefConfig = { cell: c.cell, inputSize: c.I, hiddenSize: c.H, numLayers: L, bidirectional: D === 2, bias: c.bias ?? true };
+  const cfg: RefConfig = {
+    cell: c.cell, inputSize: c.I, hiddenSize: c.H, numLayers: L, bidirectional: D === 2, bias: c.bias ?? true, resetAfter: c.resetAfter ?? true,
+  };
   const params = initParams(cfg, r);
   for (const k of Object.keys(params)) params[k] = f64(f32(params[k]!));
   const { T, B, H, I } = c;
@@ -120,6 +124,8 @@ export const recurrentCases: RecurrentCase[] = [
   { cell: 'gru', I: 4, H: 6, T: 5, B: 3, L: 2, bidirectional: true, states: true },
   { cell: 'gru', I: 4, H: 5, T: 6, B: 4, bidirectional: true, lengths: [6, 2, 1, 4], states: true },
   { cell: 'gru', I: 3, H: 4, T: 3, B: 2, bias: false },
+  { cell: 'gru', I: 5, H: 7, T: 6, B: 3, states: true, resetAfter: false },
+  { cell: 'gru', I: 4, H: 70, T: 5, B: 3, L: 2, bidirectional: true, lengths: [5, 2, 4], states: true, resetAfter: false },
   { cell: 'rnn_tanh', I: 1, H: 1, T: 2, B: 1 },
   { cell: 'rnn_tanh', I: 5, H: 7, T: 6, B: 3, states: true },
   { cell: 'rnn_tanh', I: 3, H: 70, T: 4, B: 2, L: 2, bidirectional: true, lengths: [1, 4] },
@@ -136,6 +142,6 @@ const bothPaths: RecurrentCase[] = recurrentCases.flatMap((c) => [
 export const recurrentSuite: Case[] = bothPaths.map((c) => ({
   name: `${c.cell} I=${c.I} H=${c.H} L=${c.L ?? 1}${c.bidirectional ? ' bidirectional' : ''} T=${c.T} B=${c.B}${
     c.lengths ? ` lengths=${c.lengths}` : ''
-  }${c.states ? ' with states' : ''}${c.bias === false ? ' no bias' : ''} [${c.kernel}]`,
+  }${c.states ? ' with states' : ''}${c.bias === false ? ' no bias' : ''}${c.resetAfter === false ? ' resetAfter=false' : ''} [${c.kernel}]`,
   run: (rt, seed) => checkRecurrent(rt, c, seed),
 }));
