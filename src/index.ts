@@ -17,6 +17,7 @@ export {
   bumpCounter,
   dropoutMaskCpu,
   type GemmOptions,
+  type GemmVariant,
   type DropoutMask,
 } from './ops.js';
 export { registerShader, shaderSources } from './shaders.js';

@@ -163,7 +163,7 @@ export function compileKernel(
   desc: KernelDesc,
   caches: { pipelines: Map<string, Kernel>; layouts: Map<string, GPUBindGroupLayout> },
 ): Kernel {
-  const key = `${desc.shader}:${desc.entry}:${JSON.stringify(desc.overrides ?? {})}:${desc.layout ?? 'entry'}`;
+  const key = `${desc.name}:${desc.shader}:${desc.entry}:${JSON.stringify(desc.overrides ?? {})}:${desc.layout ?? 'entry'}`;
   const hit = caches.pipelines.get(key);
   if (hit) return hit;
 

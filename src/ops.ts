@@ -39,6 +39,8 @@ export interface GemmOptions {
   beta?: number;
   /** `[N]`, added to every row. */
   bias?: Tensor;
+  /** Kernel choice (default `'auto'`: by adapter). */
+  variant?: GemmVariant;
   /** Sub-matrix sizes and row strides, for views inside larger matrices; default from the shapes. */
   M?: number;
   N?: number;
@@ -48,24 +50,36 @@ export interface GemmOptions {
   ldc?: number;
 }
 
+/**
+ * Which GEMM kernel: `'reg'`, 16x16 outputs per invocation in registers, no
+ * workgroup memory (what CPU adapters such as SwiftShader reward: ~5 GFLOP/s
+ * there against ~0.5 for tiles); `'tiled'`, 64x64 tiles staged through
+ * workgroup memory, 4x4 per invocation (the shape real GPUs reward).
+ * `'auto'` picks by adapter.
+ */
+export type GemmVariant = 'auto' | 'reg' | 'tiled';
+
 const gemmDescs = new Map<string, KernelDesc>();
 
-function gemmDesc(rt: Runtime, transA: boolean, transB: boolean): KernelDesc {
-  const key = `${transA}${transB}${rt.isCpu}`;
+function gemmDesc(rt: Runtime, transA: boolean, transB: boolean, variant: GemmVariant, N: number): KernelDesc {
+  const kind = variant === 'auto' ? (rt.isCpu ? 'reg' : 'tiled') : variant;
+  // gemm_reg: narrow outputs (N <= 32) waste lanes across columns; stack the workgroup along rows instead.
+  const narrow = kind === 'reg' && N <= 32;
+  const key = `${transA}${transB}${kind}${narrow}`;
   let d = gemmDescs.get(key);
   if (!d) {
     const TM = shaderConst('gemm', 'TM');
     const TN = shaderConst('gemm', 'TN');
-    const WG_X = 8;
-    const WG_Y = 8;
+    const TILE = shaderConst('gemm', 'TILE');
+    const [WG_X, WG_Y] = narrow ? [1, 4] : [4, 1];
     const lay = (rows: number, cols: number, ld: number) => (rows - 1) * ld + cols;
     d = {
-      name: `gemm_${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
+      name: `gemm_${transA ? 't' : 'n'}${transB ? 't' : 'n'}${kind === 'tiled' ? '_tiled' : ''}`,
       shader: 'gemm',
-      entry: 'gemm_reg',
-      overrides: { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
+      entry: kind === 'tiled' ? 'gemm_tiled' : 'gemm_reg',
+      overrides: kind === 'tiled' ? { TRANS_A: transA, TRANS_B: transB } : { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
       layout: 'module',
-      grid: (p: Params) => [cdiv(p.N!, WG_X * TN), cdiv(p.M!, WG_Y * TM)],
+      grid: kind === 'tiled' ? (p: Params) => [cdiv(p.N!, TILE), cdiv(p.M!, TILE)] : (p: Params) => [cdiv(p.N!, WG_X * TN), cdiv(p.M!, WG_Y * TM)],
       extents: (p: Params) => ({
         a: transA ? lay(p.K!, p.M!, p.lda!) : lay(p.M!, p.K!, p.lda!),
         b: transB ? lay(p.N!, p.K!, p.ldb!) : lay(p.K!, p.N!, p.ldb!),
@@ -125,7 +139,7 @@ export function gemmDispatch(rt: Runtime, c: Tensor, a: Tensor, b: Tensor, o: Ge
     beta: o.beta ?? 0,
     hasBias: o.bias ? 1 : 0,
   };
-  return rt.bind(gemmDesc(rt, transA, transB), { c, a, b, bias: o.bias ?? a }, params);
+  return rt.bind(gemmDesc(rt, transA, transB, o.variant ?? 'auto', N), { c, a, b, bias: o.bias ?? a }, params);
 }
 
 /** Records `c = alpha * op(a) @ op(b) (+ bias) (+ beta * c)`. */

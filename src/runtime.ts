@@ -291,6 +291,15 @@ export class Runtime {
           `kernel ${name}: binding '${s.name}' needs ${need} elements (${need * 4} bytes) but ${t.label} ${fmtShape(t.shape)} has ${t.size} (${t.byteLength} bytes)`,
         );
       }
+      if (s.access !== 'read') {
+        const other = written.get(t.buffer);
+        if (other !== undefined) {
+          throw new Error(
+            `kernel ${name}: bindings '${other}' and '${s.name}' (both read_write) are in the same GPU buffer; ` +
+              `WebGPU forbids writable bindings that overlap: put them in different arenas`,
+          );
+        }
+      }
       (s.access === 'read' ? read : written).set(t.buffer, s.name);
       const w = this.window(t);
       if (s.offsetField) auto[s.offsetField] = (t.byteOffset - w.offset) / 4;

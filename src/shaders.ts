@@ -31,8 +31,24 @@ export function registerShader(name: string, code: string): void {
   sources[name] = code;
 }
 
+/**
+ * A line `// #include name` pulls in shaders/name.wgsl (once per file):
+ * the recurrent cells share their bindings, matrix products and entry points
+ * this way, each cell file holding only its formulas.
+ */
+function expand(name: string, src: string, seen: Set<string>): string {
+  return src.replace(/^\/\/ #include (\w+)\s*$/gm, (_, inc: string) => {
+    if (seen.has(inc)) return `// (${inc} already included)`;
+    seen.add(inc);
+    const body = sources[inc];
+    if (body === undefined) throw new Error(`shaders/${name}.wgsl includes '${inc}', which does not exist`);
+    return expand(inc, body, seen);
+  });
+}
+
 export function shaderSource(name: string): string {
-  const src = sources[name];
+  const raw = sources[name];
+  const src = raw === undefined ? undefined : expand(name, raw, new Set([name]));
   if (src === undefined) {
     throw new Error(
       `shader '${name}' not found: expected shaders/${name}.wgsl; have ${Object.keys(shaderSources).sort().join(', ')}`,

@@ -10,7 +10,8 @@
  * (T, B) and re-planned explicitly when either changes).
  */
 import type { KernelDesc, Params } from '../kernel.js';
-import { bumpCounter, colSum, dropout, fill, gemmDispatch, rowNorms, swap01, type DropoutMask } from '../ops.js';
+import { bumpCounter, colSum, dropout, fill, gemmDispatch, rowNorms, shaderConst, swap01, type DropoutMask } from '../ops.js';
+import { shaderSource } from '../shaders.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
@@ -92,26 +93,36 @@ type KernelSet = Record<'init' | 'step' | 'bstep' | 'bfinal' | 'fseq' | 'bseq', 
  * batch row and unit) and whole sequence (one workgroup of `seqWG`
  * invocations per batch row, looping over all T steps).
  */
-function cellKernels(cell: Cell, seqWG: number, resetBefore: boolean): KernelSet {
+function cellKernels(cell: Cell, H: number, maxWG: number, resetBefore: boolean): KernelSet {
   const shader = resetBefore ? 'gru_reset_before' : SHADER_OF[cell];
-  const relu: Record<string, boolean> = cell === 'rnn_relu' ? { RELU: true } : {};
-  const stepGrid = (p: Params) => [Math.ceil(p.H! / WG), p.B!] as const;
-  const seqGrid = (p: Params) => [1, p.B!] as const;
-  const mk = (entry: string, seq: boolean): KernelDesc => ({
-    name: `${resetBefore ? 'gru_reset_before' : cell}_${entry}`,
+  // Blocked shaders: ROWS batch rows per invocation; backward invocations own 4 units.
+  const blocked = /\bconst\s+ROWS\b/.test(shaderSource(shader));
+  const R = blocked ? shaderConst(shader, 'ROWS') : 1;
+  const U = blocked ? 4 : 1;
+  const overrides: Record<string, number | boolean> = cell === 'rnn_relu' ? { RELU: true } : {};
+  if (blocked) overrides.VEC4 = H % 4 === 0;
+  const pow2 = (n: number) => Math.min(maxWG, Math.max(32, 2 ** Math.ceil(Math.log2(n))));
+  const mk = (entry: string, wg: number, grid: (p: Params) => readonly [number, number?, number?]): KernelDesc => ({
+    name: `${shader === 'rnn' ? cell : shader}_${entry}`,
     shader,
     entry,
-    overrides: { WG: seq ? seqWG : WG, ...relu },
-    grid: seq ? seqGrid : stepGrid,
+    overrides: { WG: wg, ...overrides },
+    grid,
   });
+  const cd = (a: number, b: number) => Math.ceil(a / b);
   return {
-    init: mk('forward_init', false),
-    step: mk('forward_step', false),
-    bstep: mk('backward_step', false),
-    bfinal: mk('backward_final', false),
-    fseq: mk('forward_seq', true),
-    bseq: mk('backward_seq', true),
-    ...(resetBefore ? { stepB: mk('forward_step_b', false), bstepB: mk('backward_step_b', false) } : {}),
+    init: mk('forward_init', WG, (p) => [cd(p.H!, WG), p.B!]),
+    step: mk('forward_step', WG, (p) => [cd(p.H!, WG), cd(p.B!, R)]),
+    bstep: mk('backward_step', WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)]),
+    bfinal: mk('backward_final', WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)]),
+    fseq: mk('forward_seq', pow2(H), (p) => [1, cd(p.B!, R)]),
+    bseq: mk('backward_seq', pow2(cd(H, U)), (p) => [1, cd(p.B!, R)]),
+    ...(resetBefore
+      ? {
+          stepB: mk('forward_step_b', WG, (p) => [cd(p.H!, WG), cd(p.B!, R)]),
+          bstepB: mk('backward_step_b', WG, (p) => [cd(p.H!, WG), cd(p.B!, R)]),
+        }
+      : {}),
   };
 }
 
@@ -240,7 +251,7 @@ export abstract class Recurrent {
     }
     this.path = kernel === 'step' || (kernel === 'auto' && this.hiddenSize > SEQUENCE_MAX_HIDDEN) ? 'step' : 'sequence';
     const maxWG = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup, rt.limits.maxComputeWorkgroupSizeX);
-    this.kernels = cellKernels(cell, Math.min(maxWG, Math.max(32, 2 ** Math.ceil(Math.log2(this.hiddenSize)))), resetBefore);
+    this.kernels = cellKernels(cell, this.hiddenSize, maxWG, resetBefore);
     const table = this.paramShapes();
     this.params = rt.arena(table, `${name}.params`);
     this.gradients = rt.arena(table, `${name}.grads`);
@@ -497,11 +508,11 @@ export abstract class Recurrent {
             bias: this.bias ? params.tensors[`bias_ih_${s}`] : undefined,
           }),
         ];
-        const stepBindings = { act: p.act[l]!.all, fin: p.fin.all, w: params.all, len: p.len };
+        const stepBindings = { act: p.act[l]!.all, fin: p.fin.all, w: params.all, w4: params.all, len: p.len, init: p.init.all };
         if (this.path === 'sequence') {
-          fwd.push(rt.bind(kernels.fseq, { ...stepBindings, init: p.init.all }, { ...sp, t: 0 }));
+          fwd.push(bindShared(rt, kernels.fseq, stepBindings, { ...sp, t: 0 }));
         } else {
-          fwd.push(rt.bind(kernels.init, { act: p.act[l]!.all, init: p.init.all, len: p.len }, { ...sp, t: 0 }));
+          fwd.push(bindShared(rt, kernels.init, stepBindings, { ...sp, t: 0 }));
           for (let i = 0; i < T; i++) {
             const t = d ? T - 1 - i : i;
             fwd.push(bindShared(rt, kernels.step, stepBindings, { ...sp, t }));
@@ -529,16 +540,18 @@ export abstract class Recurrent {
         const sp = this.stepParams(p, l, d, dir);
         const upView = up.view([up.size - d * H], d * H);
         const bwd: Dispatch[] = [];
-        const stepBindings = { grad: p.grad[l]!.all, saved: p.act[l]!.all, dOut: upView, dfin: p.dfin.all, w: params.all, len: p.len };
+        const stepBindings = {
+          grad: p.grad[l]!.all, saved: p.act[l]!.all, dOut: upView, dfin: p.dfin.all, w: params.all, w4: params.all, len: p.len, dinit: p.dinit.all,
+        };
         if (this.path === 'sequence') {
-          bwd.push(rt.bind(kernels.bseq, { ...stepBindings, dinit: p.dinit.all }, { ...sp, t: 0 }));
+          bwd.push(bindShared(rt, kernels.bseq, stepBindings, { ...sp, t: 0 }));
         } else {
           for (let i = 0; i < T; i++) {
             const t = d ? i : T - 1 - i;
             bwd.push(bindShared(rt, kernels.bstep, stepBindings, { ...sp, t }));
             if (kernels.bstepB) bwd.push(bindShared(rt, kernels.bstepB, stepBindings, { ...sp, t }));
           }
-          bwd.push(bindShared(rt, kernels.bfinal, { ...stepBindings, dinit: p.dinit.all }, { ...sp, t: 0 }));
+          bwd.push(bindShared(rt, kernels.bfinal, stepBindings, { ...sp, t: 0 }));
         }
         const gt = gradients.tensors;
         bwd.push(gemmDispatch(rt, gt[`weight_ih_${s}`]!, dir.dgates, input, { transA: true, beta: 1 }));

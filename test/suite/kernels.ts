@@ -38,10 +38,10 @@ const VARIANTS: [boolean, boolean][] = [
  */
 const gemmTol = (K: number) => ({ atol: 4 * K * U32, rtol: 8 * U32 });
 
-function gemmCase(M: number, N: number, K: number, transA: boolean, transB: boolean, extras: boolean): Case {
+function gemmCase(M: number, N: number, K: number, transA: boolean, transB: boolean, extras: boolean, variant: 'reg' | 'tiled'): Case {
   const tag = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
   return {
-    name: `gemm ${tag} ${M}x${N}x${K}${extras ? ' alpha=0.7 beta=0.5 +bias' : ''}`,
+    name: `gemm ${tag} ${M}x${N}x${K}${extras ? ' alpha=0.7 beta=0.5 +bias' : ''} [${variant}]`,
     async run(rt, seed) {
       const r = rng(seed);
       const aData = uniform(r, M * K);
@@ -54,7 +54,7 @@ function gemmCase(M: number, N: number, K: number, transA: boolean, transB: bool
       const bias = rt.tensor(biasData, [N], 'bias');
       const alpha = extras ? 0.7 : 1;
       const beta = extras ? 0.5 : 0;
-      gemm(rt, c, a, b, { transA, transB, alpha, beta, bias: extras ? bias : undefined });
+      gemm(rt, c, a, b, { transA, transB, alpha, beta, bias: extras ? bias : undefined, variant });
       const got = await c.read();
       const ref = gemmRef(aData, bData, cData, {
         M, N, K, transA, transB, alpha, beta,
@@ -83,10 +83,13 @@ const gemmViewsCase: Case = {
     const a = aT.view([M, K], 3, 'a');
     const c = cT.view([M * ldc], 4, 'c');
     gemm(rt, c, a, b, { transB: true, M, N, K, ldc, beta: 1 });
+    gemm(rt, c, a, b, { transB: true, M, N, K, ldc, beta: 1, variant: 'tiled' });
     const got = await cT.read();
     const ref = gemmRef(aFull, bData, cFull, {
       M, N, K, transA: false, transB: true, alpha: 1, beta: 1, lda: K, ldb: K, ldc, offA: 3, offC: 4,
     });
+    // Applied twice (register and tiled kernels): c + 2 * a b^T, where ref = c + a b^T.
+    for (let i = 0; i < ref.length; i++) ref[i] = 2 * ref[i]! - cFull[i]!;
     // Elements outside the sub-matrix must come back exactly as written: ref leaves them unchanged.
     expectClose('gemm views', got, ref, gemmTol(K), seed);
     for (const t of [aT, b, cT]) t.buffer.destroy();
@@ -181,9 +184,15 @@ const sumSquaresCase: Case = {
 };
 
 export const kernelCases: Case[] = [
-  ...GEMM_SHAPES.flatMap(([M, N, K]) =>
-    VARIANTS.flatMap(([ta, tb]) => [gemmCase(M, N, K, ta, tb, false), gemmCase(M, N, K, ta, tb, true)]),
+  // Both kernels on every adapter: the register-blocked one (CPU adapters) and the tiled one (GPUs).
+  ...(['reg', 'tiled'] as const).flatMap((variant) =>
+    GEMM_SHAPES.flatMap(([M, N, K]) =>
+      VARIANTS.flatMap(([ta, tb]) => [gemmCase(M, N, K, ta, tb, false, variant), gemmCase(M, N, K, ta, tb, true, variant)]),
+    ),
   ),
+  // Narrow outputs (N <= 32) take the row-stacked workgroup.
+  gemmCase(67, 5, 33, false, true, true, 'reg'),
+  gemmCase(40, 32, 300, true, false, false, 'reg'),
   gemmViewsCase,
   ...EW_SIZES.map(elementwiseCase),
   ...COLSUM_SHAPES.map(([M, N]) => colSumCase(M, N)),
