@@ -51,7 +51,7 @@
 
 override WG: u32 = 64;
 override VEC4: bool = false;
-const ROWS = 4u;
+const ROWS = 4u;   // batch rows per invocation (the products below are unrolled for 4)
 const NONE = 0xffffffffu;
 
 fn act_ld(i: u32) -> f32 { return act[i >> 2u][i & 3u]; }
@@ -70,97 +70,145 @@ fn next_clamped(t: u32) -> u32 {
   return min(t + 1u, dims.T - 1u);
 }
 
+// The products below keep their four rows in named variables, unrolled by
+// hand: SwiftShader does not unroll loops over private arrays, and indexing
+// one with a loop counter costs a memory round trip per access.
+
+// Loads the G gate rows' weights for one k (or k..k+3): unused gates are zero.
+fn w_gates4(base: u32, stride: u32) -> array<vec4<f32>, 4> {
+  var r: array<vec4<f32>, 4>;
+  r[0] = w4[base];
+  if (G > 1u) { r[1] = w4[base + stride]; }
+  if (G > 2u) { r[2] = w4[base + 2u * stride]; }
+  if (G > 3u) { r[3] = w4[base + 3u * stride]; }
+  return r;
+}
+fn w_gates(base: u32, stride: u32) -> vec4<f32> {
+  var r = vec4<f32>(w[base], 0.0, 0.0, 0.0);
+  if (G > 1u) { r.y = w[base + stride]; }
+  if (G > 2u) { r.z = w[base + 2u * stride]; }
+  if (G > 3u) { r.w = w[base + 3u * stride]; }
+  return r;
+}
+fn dots(wv: array<vec4<f32>, 4>, h: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(wv[0], h), dot(wv[1], h), dot(wv[2], h), dot(wv[3], h));
+}
+
 // gh[r][g] = sum_k W_hh[g*H + j, k] * h_prev[row b0 + r, step t][k], for the G gates.
-fn forward_product(t: u32, b0: u32, j: u32) -> array<vec4<f32>, ROWS> {
+fn forward_product(t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> {
   let H = dims.H; let B = dims.B;
-  var gh: array<vec4<f32>, ROWS>;
-  var hp: array<u32, ROWS>;
-  for (var r = 0u; r < ROWS; r++) { hp[r] = dims.oHprev + (t * B + min(b0 + r, B - 1u)) * H; }
+  let p0 = dims.oHprev + (t * B + b0) * H;
+  let p1 = dims.oHprev + (t * B + min(b0 + 1u, B - 1u)) * H;
+  let p2 = dims.oHprev + (t * B + min(b0 + 2u, B - 1u)) * H;
+  let p3 = dims.oHprev + (t * B + min(b0 + 3u, B - 1u)) * H;
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
   if (VEC4) {
     let H4 = H / 4u;
     let w0 = (dims.oWhh + j * H) / 4u;
+    let q0 = p0 / 4u; let q1 = p1 / 4u; let q2 = p2 / 4u; let q3 = p3 / 4u;
     for (var k = 0u; k < H4; k++) {
-      var wv: array<vec4<f32>, 4>;
-      for (var g = 0u; g < G; g++) { wv[g] = w4[w0 + g * H * H4 + k]; }
-      for (var r = 0u; r < ROWS; r++) {
-        let h = act[hp[r] / 4u + k];
-        var d = vec4<f32>(0.0);
-        for (var g = 0u; g < G; g++) { d[g] = dot(wv[g], h); }
-        gh[r] += d;
-      }
+      let wv = w_gates4(w0 + k, H * H4);
+      a0 += dots(wv, act[q0 + k]);
+      a1 += dots(wv, act[q1 + k]);
+      a2 += dots(wv, act[q2 + k]);
+      a3 += dots(wv, act[q3 + k]);
     }
   } else {
     let w0 = dims.oWhh + j * H;
     for (var k = 0u; k < H; k++) {
-      var wv = vec4<f32>(0.0);
-      for (var g = 0u; g < G; g++) { wv[g] = w[w0 + g * H * H + k]; }
-      for (var r = 0u; r < ROWS; r++) { gh[r] = fma(wv, vec4<f32>(act_ld(hp[r] + k)), gh[r]); }
+      let wv = w_gates(w0 + k, H * H);
+      a0 = fma(wv, vec4<f32>(act_ld(p0 + k)), a0);
+      a1 = fma(wv, vec4<f32>(act_ld(p1 + k)), a1);
+      a2 = fma(wv, vec4<f32>(act_ld(p2 + k)), a2);
+      a3 = fma(wv, vec4<f32>(act_ld(p3 + k)), a3);
     }
   }
-  return gh;
+  return array<vec4<f32>, 4>(a0, a1, a2, a3);
 }
 
-// rec[r][u] = sum over the G*H gate rows k of dgh[steps[r], row b0 + r, k] * W_hh[k, j0 + u].
-fn backward_product(steps: array<u32, ROWS>, b0: u32, j0: u32) -> array<vec4<f32>, ROWS> {
+// rec[r][u] = sum over the G*H gate rows k of dgh[step s_r, row b0 + r, k] * W_hh[k, j0 + u].
+fn backward_product(s0: u32, s1: u32, s2: u32, s3: u32, b0: u32, j0: u32) -> array<vec4<f32>, 4> {
   let H = dims.H; let B = dims.B;
   let GH = G * H;
-  var rec: array<vec4<f32>, ROWS>;
-  var d0: array<u32, ROWS>;
-  for (var r = 0u; r < ROWS; r++) { d0[r] = dgh_base() + (steps[r] * B + min(b0 + r, B - 1u)) * GH; }
+  let base = dgh_base();
+  let d0 = base + (s0 * B + b0) * GH;
+  let d1 = base + (s1 * B + min(b0 + 1u, B - 1u)) * GH;
+  let d2 = base + (s2 * B + min(b0 + 2u, B - 1u)) * GH;
+  let d3 = base + (s3 * B + min(b0 + 3u, B - 1u)) * GH;
+  var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
   if (VEC4) {
     // Four gate rows k at a time: dgh[.., k..k+3] as one vec4, W_hh rows k..k+3 at units j0..j0+3.
     let H4 = H / 4u;
     var wi = (dims.oWhh + j0) / 4u;
-    for (var k = 0u; k < GH; k += 4u) {
+    let e0 = d0 / 4u; let e1 = d1 / 4u; let e2 = d2 / 4u; let e3 = d3 / 4u;
+    for (var k = 0u; k < GH / 4u; k++) {
       let w0 = w4[wi]; let w1 = w4[wi + H4]; let w2 = w4[wi + 2u * H4]; let w3 = w4[wi + 3u * H4];
       wi += 4u * H4;
-      for (var r = 0u; r < ROWS; r++) {
-        let dg = grad[(d0[r] + k) / 4u];
-        rec[r] = fma(w0, vec4<f32>(dg.x), fma(w1, vec4<f32>(dg.y), fma(w2, vec4<f32>(dg.z), fma(w3, vec4<f32>(dg.w), rec[r]))));
-      }
+      let g0 = grad[e0 + k]; let g1 = grad[e1 + k]; let g2 = grad[e2 + k]; let g3 = grad[e3 + k];
+      r0 = fma(w0, vec4<f32>(g0.x), fma(w1, vec4<f32>(g0.y), fma(w2, vec4<f32>(g0.z), fma(w3, vec4<f32>(g0.w), r0))));
+      r1 = fma(w0, vec4<f32>(g1.x), fma(w1, vec4<f32>(g1.y), fma(w2, vec4<f32>(g1.z), fma(w3, vec4<f32>(g1.w), r1))));
+      r2 = fma(w0, vec4<f32>(g2.x), fma(w1, vec4<f32>(g2.y), fma(w2, vec4<f32>(g2.z), fma(w3, vec4<f32>(g2.w), r2))));
+      r3 = fma(w0, vec4<f32>(g3.x), fma(w1, vec4<f32>(g3.y), fma(w2, vec4<f32>(g3.z), fma(w3, vec4<f32>(g3.w), r3))));
     }
   } else {
     let lim = H - 1u - j0;  // units past H read unit H-1; their sums are never used
     for (var k = 0u; k < GH; k++) {
       let wk = dims.oWhh + k * H + j0;
       let wv = vec4<f32>(w[wk], w[wk + min(1u, lim)], w[wk + min(2u, lim)], w[wk + min(3u, lim)]);
-      for (var r = 0u; r < ROWS; r++) { rec[r] = fma(wv, vec4<f32>(grad_ld(d0[r] + k)), rec[r]); }
+      r0 = fma(wv, vec4<f32>(grad_ld(d0 + k)), r0);
+      r1 = fma(wv, vec4<f32>(grad_ld(d1 + k)), r1);
+      r2 = fma(wv, vec4<f32>(grad_ld(d2 + k)), r2);
+      r3 = fma(wv, vec4<f32>(grad_ld(d3 + k)), r3);
     }
   }
-  return rec;
+  return array<vec4<f32>, 4>(r0, r1, r2, r3);
 }
 
 fn forward_units(t: u32, b0: u32, j: u32) {
   let gh = forward_product(t, b0, j);
-  for (var r = 0u; r < ROWS; r++) {
-    if (b0 + r < dims.B) { forward_cell(t, b0 + r, j, gh[r]); }
-  }
+  let B = dims.B;
+  forward_cell(t, b0, j, gh[0]);
+  if (b0 + 1u < B) { forward_cell(t, b0 + 1u, j, gh[1]); }
+  if (b0 + 2u < B) { forward_cell(t, b0 + 2u, j, gh[2]); }
+  if (b0 + 3u < B) { forward_cell(t, b0 + 3u, j, gh[3]); }
 }
 
-// Rows b0 .. b0+ROWS-1, units j0 .. j0+3.
+fn backward_quad(t: u32, b: u32, j0: u32, rec: vec4<f32>) {
+  let H = dims.H;
+  backward_cell(t, b, j0, rec.x);
+  if (j0 + 1u < H) { backward_cell(t, b, j0 + 1u, rec.y); }
+  if (j0 + 2u < H) { backward_cell(t, b, j0 + 2u, rec.z); }
+  if (j0 + 3u < H) { backward_cell(t, b, j0 + 3u, rec.w); }
+}
+
+fn final_quad(b: u32, j0: u32, rec: vec4<f32>) {
+  let H = dims.H;
+  final_cell(b, j0, rec.x);
+  if (j0 + 1u < H) { final_cell(b, j0 + 1u, rec.y); }
+  if (j0 + 2u < H) { final_cell(b, j0 + 2u, rec.z); }
+  if (j0 + 3u < H) { final_cell(b, j0 + 3u, rec.w); }
+}
+
+// Rows b0 .. b0+3 (< B), units j0 .. j0+3 (< H).
 fn backward_units(t: u32, b0: u32, j0: u32) {
-  var steps: array<u32, ROWS>;
   let nt = next_clamped(t);
-  for (var r = 0u; r < ROWS; r++) { steps[r] = nt; }
-  let rec = backward_product(steps, b0, j0);
-  for (var r = 0u; r < ROWS; r++) {
-    if (b0 + r >= dims.B) { break; }
-    for (var u = 0u; u < 4u; u++) {
-      if (j0 + u < dims.H) { backward_cell(t, b0 + r, j0 + u, rec[r][u]); }
-    }
-  }
+  let rec = backward_product(nt, nt, nt, nt, b0, j0);
+  let B = dims.B;
+  backward_quad(t, b0, j0, rec[0]);
+  if (b0 + 1u < B) { backward_quad(t, b0 + 1u, j0, rec[1]); }
+  if (b0 + 2u < B) { backward_quad(t, b0 + 2u, j0, rec[2]); }
+  if (b0 + 3u < B) { backward_quad(t, b0 + 3u, j0, rec[3]); }
 }
 
 fn final_units(b0: u32, j0: u32) {
-  var steps: array<u32, ROWS>;
-  for (var r = 0u; r < ROWS; r++) { steps[r] = first_step(row_len(min(b0 + r, dims.B - 1u))); }
-  let rec = backward_product(steps, b0, j0);
-  for (var r = 0u; r < ROWS; r++) {
-    if (b0 + r >= dims.B) { break; }
-    for (var u = 0u; u < 4u; u++) {
-      if (j0 + u < dims.H) { final_cell(b0 + r, j0 + u, rec[r][u]); }
-    }
-  }
+  let B = dims.B;
+  let f = vec4<u32>(first_step(row_len(b0)), first_step(row_len(min(b0 + 1u, B - 1u))),
+                    first_step(row_len(min(b0 + 2u, B - 1u))), first_step(row_len(min(b0 + 3u, B - 1u))));
+  let rec = backward_product(f.x, f.y, f.z, f.w, b0, j0);
+  final_quad(b0, j0, rec[0]);
+  if (b0 + 1u < B) { final_quad(b0 + 1u, j0, rec[1]); }
+  if (b0 + 2u < B) { final_quad(b0 + 2u, j0, rec[2]); }
+  if (b0 + 3u < B) { final_quad(b0 + 3u, j0, rec[3]); }
 }
 
 // ---- per step ----
