@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, launchBrowser, runPage, startServer } from '../test/browser/harness.js';
 
-/** @type {Record<string, { columns: [string, (r: any) => string][], files: string[] }>} */
+/** @type {Record<string, { columns: [string, (r: any) => string][], files: string[], notes?: (v: any) => string[] }>} */
 const BENCHES = {
   gemm: {
     columns: [
@@ -30,6 +30,37 @@ const BENCHES = {
     ],
     // Sources whose version the numbers belong to.
     files: ['shaders/gemm.wgsl', 'src/ops.ts'],
+  },
+  recurrent: {
+    columns: [
+      ['model', (r) => r.model],
+      ['ours ms (seq)', (r) => r.seq.ms.toFixed(1)],
+      ['ours ms (step)', (r) => r.step.ms.toFixed(1)],
+      ['tf ms', (r) => r.tf.ms.toFixed(1)],
+      ['tf/ours', (r) => r.ratio.toFixed(1)],
+      ['dispatches seq/step/tf', (r) => `${r.seq.dispatches}/${r.step.dispatches}/${r.tf.dispatches}`],
+      ['submits seq/step/tf', (r) => `${r.seq.submits}/${r.step.submits}/${r.tf.submits}`],
+    ],
+    files: [
+      'src/nn/recurrent.ts',
+      'src/ops.ts',
+      'shaders/recurrent.wgsl',
+      'shaders/lstm.wgsl',
+      'shaders/gru.wgsl',
+      'shaders/gru_reset_before.wgsl',
+      'shaders/rnn.wgsl',
+      'shaders/gemm.wgsl',
+      'shaders/elementwise.wgsl',
+      'shaders/reduce.wgsl',
+    ],
+    notes: (v) => [
+      `ms: median of ${v.settings.steps} steps (ours), ${v.settings.tfSteps} steps (tf.js), after ${v.settings.warmup} warm-up steps; tf/ours uses our faster path`,
+      ...v.checks.map(
+        (c) =>
+          `check ${c.model} [${c.path}]: loss ours ${c.lossOurs.toPrecision(8)} tf ${c.lossTf.toPrecision(8)}, ` +
+          `worst gradient rel. error ${Math.max(...Object.values(c.gradRelErr).map(Number)).toExponential(2)}`,
+      ),
+    ],
   },
 };
 
@@ -75,8 +106,11 @@ async function main() {
   const rows = run.value.rows;
   console.log(`\n${name}: adapter ${JSON.stringify(run.adapter)}`);
   console.log(table(bench.columns.map(([h]) => h), rows.map((r) => bench.columns.map(([, f]) => f(r)))));
+  for (const line of bench.notes?.(run.value) ?? []) console.log(line);
   const sources = Object.fromEntries(
-    bench.files.map((f) => [f, createHash('sha1').update(readFileSync(join(ROOT, f))).digest('hex').slice(0, 12)]),
+    bench.files
+      .filter((f) => existsSync(join(ROOT, f)))
+      .map((f) => [f, createHash('sha1').update(readFileSync(join(ROOT, f))).digest('hex').slice(0, 12)]),
   );
   const record = {
     bench: name,
