@@ -30,6 +30,7 @@ struct Dims {
 const G = 3u;
 
 // #include recurrent
+// #include recurrent_steps
 
 fn dgh_base() -> u32 { return dims.oDgh; }
 

@@ -29,6 +29,7 @@ struct Dims {
 const G = 4u;
 
 // #include recurrent
+// #include recurrent_steps
 
 fn dgh_base() -> u32 { return dims.oDgates; }
 

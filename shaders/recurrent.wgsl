@@ -1,7 +1,8 @@
-// Shared by the recurrent cells (rnn.wgsl, lstm.wgsl, gru.wgsl, which include
-// it): bindings, direction and length bookkeeping, the two matrix products of
-// a step, and the entry points. A cell file defines `struct Dims`, `const G`
-// (its gate count) and the per-unit formulas:
+// Shared by the recurrent cells (rnn.wgsl, lstm.wgsl, gru.wgsl, gru_reset_before.wgsl,
+// which include it): bindings, direction and length bookkeeping and the two
+// matrix products of a step; recurrent_steps.wgsl adds the entry points of the
+// single-phase cells. A cell file defines `struct Dims`, `const G` (its gate
+// count) and the per-unit formulas:
 //   init_unit(b, j)                     state at a row's first step <- h0 (c0)
 //   forward_cell(t, b, j, gh: vec4)     gh = the recurrent products of unit j's G gates (no bias)
 //   backward_cell(t, b, j, rec: f32)    rec = the gradient reaching h_prev of step next(t) ... see below
@@ -75,19 +76,19 @@ fn next_clamped(t: u32) -> u32 {
 // one with a loop counter costs a memory round trip per access.
 
 // Loads the G gate rows' weights for one k (or k..k+3): unused gates are zero.
-fn w_gates4(base: u32, stride: u32) -> array<vec4<f32>, 4> {
+fn w_gates4(ng: u32, base: u32, stride: u32) -> array<vec4<f32>, 4> {
   var r: array<vec4<f32>, 4>;
   r[0] = w4[base];
-  if (G > 1u) { r[1] = w4[base + stride]; }
-  if (G > 2u) { r[2] = w4[base + 2u * stride]; }
-  if (G > 3u) { r[3] = w4[base + 3u * stride]; }
+  if (ng > 1u) { r[1] = w4[base + stride]; }
+  if (ng > 2u) { r[2] = w4[base + 2u * stride]; }
+  if (ng > 3u) { r[3] = w4[base + 3u * stride]; }
   return r;
 }
-fn w_gates(base: u32, stride: u32) -> vec4<f32> {
+fn w_gates(ng: u32, base: u32, stride: u32) -> vec4<f32> {
   var r = vec4<f32>(w[base], 0.0, 0.0, 0.0);
-  if (G > 1u) { r.y = w[base + stride]; }
-  if (G > 2u) { r.z = w[base + 2u * stride]; }
-  if (G > 3u) { r.w = w[base + 3u * stride]; }
+  if (ng > 1u) { r.y = w[base + stride]; }
+  if (ng > 2u) { r.z = w[base + 2u * stride]; }
+  if (ng > 3u) { r.w = w[base + 3u * stride]; }
   return r;
 }
 fn dots(wv: array<vec4<f32>, 4>, h: vec4<f32>) -> vec4<f32> {
@@ -96,27 +97,33 @@ fn dots(wv: array<vec4<f32>, 4>, h: vec4<f32>) -> vec4<f32> {
 
 // gh[r][g] = sum_k W_hh[g*H + j, k] * h_prev[row b0 + r, step t][k], for the G gates.
 fn forward_product(t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> {
+  return forward_product_g(t, b0, j, G, 0u, dims.oHprev);
+}
+
+// The same for ng gates whose rows start at W_hh row wrow0, and input vectors
+// x[step t, row b] (H values) at xbase in act.
+fn forward_product_g(t: u32, b0: u32, j: u32, ng: u32, wrow0: u32, xbase: u32) -> array<vec4<f32>, 4> {
   let H = dims.H; let B = dims.B;
-  let p0 = dims.oHprev + (t * B + b0) * H;
-  let p1 = dims.oHprev + (t * B + min(b0 + 1u, B - 1u)) * H;
-  let p2 = dims.oHprev + (t * B + min(b0 + 2u, B - 1u)) * H;
-  let p3 = dims.oHprev + (t * B + min(b0 + 3u, B - 1u)) * H;
+  let p0 = xbase + (t * B + b0) * H;
+  let p1 = xbase + (t * B + min(b0 + 1u, B - 1u)) * H;
+  let p2 = xbase + (t * B + min(b0 + 2u, B - 1u)) * H;
+  let p3 = xbase + (t * B + min(b0 + 3u, B - 1u)) * H;
   var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
   if (VEC4) {
     let H4 = H / 4u;
-    let w0 = (dims.oWhh + j * H) / 4u;
+    let w0 = (dims.oWhh + (wrow0 + j) * H) / 4u;
     let q0 = p0 / 4u; let q1 = p1 / 4u; let q2 = p2 / 4u; let q3 = p3 / 4u;
     for (var k = 0u; k < H4; k++) {
-      let wv = w_gates4(w0 + k, H * H4);
+      let wv = w_gates4(ng, w0 + k, H * H4);
       a0 += dots(wv, act[q0 + k]);
       a1 += dots(wv, act[q1 + k]);
       a2 += dots(wv, act[q2 + k]);
       a3 += dots(wv, act[q3 + k]);
     }
   } else {
-    let w0 = dims.oWhh + j * H;
+    let w0 = dims.oWhh + (wrow0 + j) * H;
     for (var k = 0u; k < H; k++) {
-      let wv = w_gates(w0 + k, H * H);
+      let wv = w_gates(ng, w0 + k, H * H);
       a0 = fma(wv, vec4<f32>(act_ld(p0 + k)), a0);
       a1 = fma(wv, vec4<f32>(act_ld(p1 + k)), a1);
       a2 = fma(wv, vec4<f32>(act_ld(p2 + k)), a2);
@@ -128,18 +135,24 @@ fn forward_product(t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> {
 
 // rec[r][u] = sum over the G*H gate rows k of dgh[step s_r, row b0 + r, k] * W_hh[k, j0 + u].
 fn backward_product(s0: u32, s1: u32, s2: u32, s3: u32, b0: u32, j0: u32) -> array<vec4<f32>, 4> {
+  return backward_product_g(s0, s1, s2, s3, b0, j0, G * dims.H, dgh_base(), G * dims.H, 0u);
+}
+
+// The same over nrows gate-gradient rows k (at dbase + (s * B + b) * stride + k in grad)
+// against W_hh rows wrow0 + k. VEC4 needs nrows, stride and dbase multiples of 4.
+fn backward_product_g(s0: u32, s1: u32, s2: u32, s3: u32, b0: u32, j0: u32,
+                      nrows: u32, dbase: u32, stride: u32, wrow0: u32) -> array<vec4<f32>, 4> {
   let H = dims.H; let B = dims.B;
-  let GH = G * H;
-  let base = dgh_base();
-  let d0 = base + (s0 * B + b0) * GH;
-  let d1 = base + (s1 * B + min(b0 + 1u, B - 1u)) * GH;
-  let d2 = base + (s2 * B + min(b0 + 2u, B - 1u)) * GH;
-  let d3 = base + (s3 * B + min(b0 + 3u, B - 1u)) * GH;
+  let GH = nrows;
+  let d0 = dbase + (s0 * B + b0) * stride;
+  let d1 = dbase + (s1 * B + min(b0 + 1u, B - 1u)) * stride;
+  let d2 = dbase + (s2 * B + min(b0 + 2u, B - 1u)) * stride;
+  let d3 = dbase + (s3 * B + min(b0 + 3u, B - 1u)) * stride;
   var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
   if (VEC4) {
     // Four gate rows k at a time: dgh[.., k..k+3] as one vec4, W_hh rows k..k+3 at units j0..j0+3.
     let H4 = H / 4u;
-    var wi = (dims.oWhh + j0) / 4u;
+    var wi = (dims.oWhh + wrow0 * H + j0) / 4u;
     let e0 = d0 / 4u; let e1 = d1 / 4u; let e2 = d2 / 4u; let e3 = d3 / 4u;
     for (var k = 0u; k < GH / 4u; k++) {
       let w0 = w4[wi]; let w1 = w4[wi + H4]; let w2 = w4[wi + 2u * H4]; let w3 = w4[wi + 3u * H4];
@@ -153,7 +166,7 @@ fn backward_product(s0: u32, s1: u32, s2: u32, s3: u32, b0: u32, j0: u32) -> arr
   } else {
     let lim = H - 1u - j0;  // units past H read unit H-1; their sums are never used
     for (var k = 0u; k < GH; k++) {
-      let wk = dims.oWhh + k * H + j0;
+      let wk = dims.oWhh + (wrow0 + k) * H + j0;
       let wv = vec4<f32>(w[wk], w[wk + min(1u, lim)], w[wk + min(2u, lim)], w[wk + min(3u, lim)]);
       r0 = fma(wv, vec4<f32>(grad_ld(d0 + k)), r0);
       r1 = fma(wv, vec4<f32>(grad_ld(d1 + k)), r1);
@@ -164,102 +177,3 @@ fn backward_product(s0: u32, s1: u32, s2: u32, s3: u32, b0: u32, j0: u32) -> arr
   return array<vec4<f32>, 4>(r0, r1, r2, r3);
 }
 
-fn forward_units(t: u32, b0: u32, j: u32) {
-  let gh = forward_product(t, b0, j);
-  let B = dims.B;
-  forward_cell(t, b0, j, gh[0]);
-  if (b0 + 1u < B) { forward_cell(t, b0 + 1u, j, gh[1]); }
-  if (b0 + 2u < B) { forward_cell(t, b0 + 2u, j, gh[2]); }
-  if (b0 + 3u < B) { forward_cell(t, b0 + 3u, j, gh[3]); }
-}
-
-fn backward_quad(t: u32, b: u32, j0: u32, rec: vec4<f32>) {
-  let H = dims.H;
-  backward_cell(t, b, j0, rec.x);
-  if (j0 + 1u < H) { backward_cell(t, b, j0 + 1u, rec.y); }
-  if (j0 + 2u < H) { backward_cell(t, b, j0 + 2u, rec.z); }
-  if (j0 + 3u < H) { backward_cell(t, b, j0 + 3u, rec.w); }
-}
-
-fn final_quad(b: u32, j0: u32, rec: vec4<f32>) {
-  let H = dims.H;
-  final_cell(b, j0, rec.x);
-  if (j0 + 1u < H) { final_cell(b, j0 + 1u, rec.y); }
-  if (j0 + 2u < H) { final_cell(b, j0 + 2u, rec.z); }
-  if (j0 + 3u < H) { final_cell(b, j0 + 3u, rec.w); }
-}
-
-// Rows b0 .. b0+3 (< B), units j0 .. j0+3 (< H).
-fn backward_units(t: u32, b0: u32, j0: u32) {
-  let nt = next_clamped(t);
-  let rec = backward_product(nt, nt, nt, nt, b0, j0);
-  let B = dims.B;
-  backward_quad(t, b0, j0, rec[0]);
-  if (b0 + 1u < B) { backward_quad(t, b0 + 1u, j0, rec[1]); }
-  if (b0 + 2u < B) { backward_quad(t, b0 + 2u, j0, rec[2]); }
-  if (b0 + 3u < B) { backward_quad(t, b0 + 3u, j0, rec[3]); }
-}
-
-fn final_units(b0: u32, j0: u32) {
-  let B = dims.B;
-  let f = vec4<u32>(first_step(row_len(b0)), first_step(row_len(min(b0 + 1u, B - 1u))),
-                    first_step(row_len(min(b0 + 2u, B - 1u))), first_step(row_len(min(b0 + 3u, B - 1u))));
-  let rec = backward_product(f.x, f.y, f.z, f.w, b0, j0);
-  final_quad(b0, j0, rec[0]);
-  if (b0 + 1u < B) { final_quad(b0 + 1u, j0, rec[1]); }
-  if (b0 + 2u < B) { final_quad(b0 + 2u, j0, rec[2]); }
-  if (b0 + 3u < B) { final_quad(b0 + 3u, j0, rec[3]); }
-}
-
-// ---- per step ----
-
-@compute @workgroup_size(WG)
-fn forward_init(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < dims.H) { init_unit(gid.y, gid.x); }
-}
-
-@compute @workgroup_size(WG)
-fn forward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < dims.H) { forward_units(dims.t, gid.y * ROWS, gid.x); }
-}
-
-@compute @workgroup_size(WG)
-fn backward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x * 4u < dims.H) { backward_units(dims.t, gid.y * ROWS, gid.x * 4u); }
-}
-
-@compute @workgroup_size(WG)
-fn backward_final(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x * 4u < dims.H) { final_units(gid.y * ROWS, gid.x * 4u); }
-}
-
-// ---- whole sequence: a workgroup owns ROWS batch rows ----
-// A step's results reach the next step through storage memory and
-// storageBarrier(), which WebGPU guarantees within a workgroup. Never waits on
-// another workgroup.
-
-@compute @workgroup_size(WG)
-fn forward_seq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b0 = wid.y * ROWS;
-  for (var i = lid; i < ROWS * dims.H; i += WG) {
-    let b = b0 + i / dims.H;
-    if (b < dims.B) { init_unit(b, i % dims.H); }
-  }
-  storageBarrier();
-  for (var s = 0u; s < dims.T; s++) {
-    let t = select(s, dims.T - 1u - s, dims.reverse == 1u);
-    for (var j = lid; j < dims.H; j += WG) { forward_units(t, b0, j); }
-    storageBarrier();
-  }
-}
-
-@compute @workgroup_size(WG)
-fn backward_seq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b0 = wid.y * ROWS;
-  for (var s = 0u; s < dims.T; s++) {
-    let t = select(dims.T - 1u - s, s, dims.reverse == 1u);
-    for (var j0 = lid * 4u; j0 < dims.H; j0 += WG * 4u) { backward_units(t, b0, j0); }
-    storageBarrier();
-  }
-  for (var j0 = lid * 4u; j0 < dims.H; j0 += WG * 4u) { final_units(b0, j0); }
-}

@@ -27,6 +27,7 @@ const G = 1u;
 override RELU: bool = false;
 
 // #include recurrent
+// #include recurrent_steps
 
 fn dgh_base() -> u32 { return dims.oDgates; }
 
