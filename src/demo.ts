@@ -3,6 +3,7 @@
  * linear model y = x W + b by full-batch gradient descent, every step one
  * recorded command stream and one submit, the loss read back asynchronously.
  */
+import { mulberry32 } from './nn/init.js';
 import { axpy, colSum, copy, gemm, sumSquares } from './ops.js';
 import type { Runtime } from './runtime.js';
 
@@ -13,15 +14,10 @@ export interface LinearDemoResult {
   msPerStep: number;
 }
 
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
+/** Deterministic pseudo-random numbers in [-1, 1). */
 function gen(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
 }
 
 export async function linearRegressionDemo(

@@ -1,16 +1,8 @@
 /** Seeded random data and tolerance checks shared by the Node and browser suites. */
+import { mulberry32 } from '../../src/nn/init.js';
 
-/** mulberry32: a small, fast, seedable generator; same stream in Node and browsers. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of uniform [0, 1) numbers (mulberry32): the same stream in Node and browsers. */
+export const rng = mulberry32;
 
 /** `n` values uniform in [lo, hi). Never zeros-only: a kernel that writes nothing cannot pass. */
 export function uniform(r: () => number, n: number, lo = -1, hi = 1): Float32Array {
