@@ -55,23 +55,43 @@ fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i < dims.n) { y[dims.offY + i] = fma(dims.alpha, x[dims.offX + i], y[dims.offY + i]); }
 }
 
-// y[j, i, f] = x[i, j, f] for x of shape [A, C, F] (swap the first two axes;
-// n = A*C*F). With alpha = 1 and `x` a view, used for batch-first <-> time-major.
+// y[n, j, i, f] = x[n, i, j, f] for x of shape [NB, A, C, F]: swaps two
+// adjacent axes (batch-first <-> time-major, [B, C, T] <-> [B, T, C]).
 struct SwapDims {
-  A: u32, C: u32, F: u32,
+  NB: u32, A: u32, C: u32, F: u32,
   offY: u32, offX: u32,
 }
 @group(0) @binding(3) var<uniform> swap: SwapDims;
 
 @compute @workgroup_size(WG)
-fn swap01(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) lid: u32) {
-  let o = flat(wid, nwg, lid);             // index into y, shape [C, A, F]
-  let F = swap.F;
-  if (o >= swap.A * swap.C * F) { return; }
+fn swap_axes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let o = flat(wid, nwg, lid);             // index into y, shape [NB, C, A, F]
+  let F = swap.F; let A = swap.A; let C = swap.C;
+  if (o >= swap.NB * A * C * F) { return; }
   let f = o % F;
-  let ji = o / F;
-  let i = ji % swap.A;
-  let j = ji / swap.A;
-  y[swap.offY + o] = x[swap.offX + (i * swap.C + j) * F + f];
+  let rest = o / F;
+  let i = rest % A;
+  let j = (rest / A) % C;
+  let n = rest / (A * C);
+  y[swap.offY + o] = x[swap.offX + ((n * A + i) * C + j) * F + f];
+}
+
+// relu: y = max(x, 0);  relu_backward: y = dy * (x > 0), dy bound as `x2`.
+@group(0) @binding(4) var<storage, read> x2: array<f32>;
+struct ReluDims { n: u32, offY: u32, offX: u32, offX2: u32 }
+@group(0) @binding(5) var<uniform> rdims: ReluDims;
+
+@compute @workgroup_size(WG)
+fn relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < rdims.n) { y[rdims.offY + i] = max(x[rdims.offX + i], 0.0); }
+}
+
+@compute @workgroup_size(WG)
+fn relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < rdims.n) { y[rdims.offY + i] = select(0.0, x2[rdims.offX2 + i], x[rdims.offX + i] > 0.0); }
 }

@@ -168,23 +168,63 @@ function ewDesc(entry: 'fill' | 'copy' | 'scale' | 'axpy'): KernelDesc {
 }
 
 const swapDesc: KernelDesc = {
-  name: 'swap01',
+  name: 'swap_axes',
   shader: 'elementwise',
-  entry: 'swap01',
+  entry: 'swap_axes',
   overrides: { WG: EW_WG },
-  grid: (p) => fold(cdiv(p.A! * p.C! * p.F!, EW_WG)),
-  extents: (p) => ({ y: p.A! * p.C! * p.F!, x: p.A! * p.C! * p.F! }),
+  grid: (p) => fold(cdiv(p.NB! * p.A! * p.C! * p.F!, EW_WG)),
+  extents: (p) => ({ y: p.NB! * p.A! * p.C! * p.F!, x: p.NB! * p.A! * p.C! * p.F! }),
 };
+
+/** `y = x` with axes `axis` and `axis + 1` swapped ([T, B, F] <-> [B, T, F] at 0; [B, C, T] <-> [B, T, C] at 1). */
+export function swapAxes(rt: Runtime, y: Tensor, x: Tensor, axis = 0): void {
+  if (!Number.isInteger(axis) || axis < 0 || axis + 1 >= x.ndim) {
+    throw new Error(`swapAxes: axis must be in 0..${x.ndim - 2} for x ${x.label} ${fmtShape(x.shape)}, got ${axis}`);
+  }
+  const s = x.shape as number[];
+  const want = [...s];
+  [want[axis], want[axis + 1]] = [s[axis + 1]!, s[axis]!];
+  if (y.ndim !== want.length || y.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`swapAxes: y must be ${fmtShape(want)} for x ${fmtShape(s)} (axis ${axis}), got ${y.label} ${fmtShape(y.shape)}`);
+  }
+  const prod = (a: number[]) => a.reduce((p, v) => p * v, 1);
+  rt.dispatch(swapDesc, { y, x }, { NB: prod(s.slice(0, axis)), A: s[axis]!, C: s[axis + 1]!, F: prod(s.slice(axis + 2)) });
+}
 
 /** `y[j, i, ...] = x[i, j, ...]`: swaps the first two axes of `x` (batch-first <-> time-major). */
 export function swap01(rt: Runtime, y: Tensor, x: Tensor): void {
   if (x.ndim < 2) throw new Error(`swap01: x must have at least 2 dimensions, got ${x.label} ${fmtShape(x.shape)}`);
-  const [A, C, ...rest] = x.shape as number[];
-  const want = [C!, A!, ...rest];
-  if (y.ndim !== want.length || y.shape.some((d, i) => d !== want[i])) {
-    throw new Error(`swap01: y must be ${fmtShape(want)} for x ${fmtShape(x.shape)}, got ${y.label} ${fmtShape(y.shape)}`);
+  swapAxes(rt, y, x, 0);
+}
+
+const reluDescs = new Map<string, KernelDesc>();
+function reluDesc(entry: 'relu' | 'relu_backward'): KernelDesc {
+  let d = reluDescs.get(entry);
+  if (!d) {
+    d = {
+      name: entry,
+      shader: 'elementwise',
+      entry,
+      overrides: { WG: EW_WG },
+      grid: (p) => fold(cdiv(p.n!, EW_WG)),
+      extents: (p) => ({ y: p.n!, x: p.n!, x2: p.n! }),
+    };
+    reluDescs.set(entry, d);
   }
-  rt.dispatch(swapDesc, { y, x }, { A: A!, C: C!, F: rest.reduce((a, b) => a * b, 1) });
+  return d;
+}
+
+/** `y = max(x, 0)` */
+export function relu(rt: Runtime, y: Tensor, x: Tensor): void {
+  sameSize('relu', y, x);
+  rt.dispatch(reluDesc('relu'), { y, x }, { n: y.size });
+}
+
+/** `dx = dy * (x > 0)`: the gradient through relu at input `x`. */
+export function reluBackward(rt: Runtime, dx: Tensor, x: Tensor, dy: Tensor): void {
+  sameSize('reluBackward', dx, x);
+  sameSize('reluBackward', dx, dy);
+  rt.dispatch(reluDesc('relu_backward'), { y: dx, x, x2: dy }, { n: dx.size });
 }
 
 function sameSize(op: string, y: Tensor, x: Tensor): void {

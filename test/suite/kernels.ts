@@ -4,7 +4,7 @@
  * (test/browser.test.ts). Each case throws on a mismatch.
  */
 import type { Runtime, Tensor } from '../../src/index.js';
-import { axpy, colSum, copy, fill, gemm, scale, sumSquares } from '../../src/index.js';
+import { axpy, colSum, copy, fill, gemm, relu, reluBackward, scale, sumSquares, swapAxes } from '../../src/index.js';
 import { axpyRef, colSumRef, fillRef, gemmRef, scaleRef, sumSquaresRef } from '../reference/linalg.js';
 import { U32, expectClose, rng, uniform } from './check.js';
 
@@ -183,6 +183,53 @@ const sumSquaresCase: Case = {
   },
 };
 
+/** Swapping adjacent axes: the index arithmetic is exact, so the result must be equal. */
+const swapCase: Case = {
+  name: 'swapAxes [2, 3, 5, 7] at axes 0, 1, 2',
+  async run(rt, seed) {
+    const r = rng(seed);
+    const shape = [2, 3, 5, 7];
+    const data = uniform(r, 210);
+    const x = rt.tensor(data, shape, 'x');
+    for (const axis of [0, 1, 2]) {
+      const out = [...shape];
+      [out[axis], out[axis + 1]] = [shape[axis + 1]!, shape[axis]!];
+      const y = rt.tensor(nan(210), out, 'y');
+      swapAxes(rt, y, x, axis);
+      const ref = new Float64Array(210);
+      const str = (sh: number[]) => sh.map((_, i) => sh.slice(i + 1).reduce((p, v) => p * v, 1));
+      const sx = str(shape);
+      const sy = str(out);
+      for (let i = 0; i < 210; i++) {
+        const idx = shape.map((_, k) => Math.floor(i / sx[k]!) % shape[k]!);
+        [idx[axis], idx[axis + 1]] = [idx[axis + 1]!, idx[axis]!];
+        ref[idx.reduce((p, v, k) => p + v * sy[k]!, 0)] = data[i]!;
+      }
+      expectClose(`swapAxes axis ${axis}`, await y.read(), ref, { atol: 0, rtol: 0 }, seed);
+      y.buffer.destroy();
+    }
+    x.buffer.destroy();
+  },
+};
+
+/** relu and its gradient: exact in f32. */
+const reluCase: Case = {
+  name: 'relu and reluBackward n=1000',
+  async run(rt, seed) {
+    const r = rng(seed);
+    const xd = uniform(r, 1000);
+    const dyd = uniform(r, 1000);
+    const x = rt.tensor(xd, [1000], 'x');
+    const dy = rt.tensor(dyd, [1000], 'dy');
+    const y = rt.tensor(nan(1000), [1000], 'y');
+    relu(rt, y, x);
+    expectClose('relu', await y.read(), Float64Array.from(xd, (v) => Math.max(v, 0)), { atol: 0, rtol: 0 }, seed);
+    reluBackward(rt, y, x, dy);
+    expectClose('reluBackward', await y.read(), Float64Array.from(xd, (v, i) => (v > 0 ? dyd[i]! : 0)), { atol: 0, rtol: 0 }, seed);
+    for (const t of [x, dy, y]) t.buffer.destroy();
+  },
+};
+
 export const kernelCases: Case[] = [
   // Both kernels on every adapter: the register-blocked one (CPU adapters) and the tiled one (GPUs).
   ...(['reg', 'tiled'] as const).flatMap((variant) =>
@@ -197,4 +244,6 @@ export const kernelCases: Case[] = [
   ...EW_SIZES.map(elementwiseCase),
   ...COLSUM_SHAPES.map(([M, N]) => colSumCase(M, N)),
   sumSquaresCase,
+  swapCase,
+  reluCase,
 ];
