@@ -38,3 +38,4 @@ export {
   type TfjsConverted,
   type KerasLayerKind,
 } from './nn/keras.js';
+export { WaveNet, receptiveField, type WaveNetConfig } from './nn/wavenet.js';

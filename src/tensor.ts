@@ -122,6 +122,17 @@ export class Arena {
     return this.buffer.size;
   }
 
+  /** Downloads every tensor (one read-back of the whole buffer), by name. */
+  async read(): Promise<Record<string, Float32Array>> {
+    const all = await this.all.read();
+    const out: Record<string, Float32Array> = {};
+    for (const [k, t] of Object.entries(this.tensors)) {
+      const at = this.offsets[k]! / 4;
+      out[k] = all.slice(at, at + t.size);
+    }
+    return out;
+  }
+
   /** Lays out `table`: byte offsets aligned to `align`, and the total size. */
   static plan(table: ArenaTable, align: number): { offsets: Record<string, number>; bytes: number } {
     const offsets: Record<string, number> = {};

@@ -344,13 +344,13 @@ export abstract class Recurrent {
   }
 
   /** Downloads the parameters, by PyTorch name. */
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    return readArena(this.params);
+  stateDict(): Promise<Record<string, Float32Array>> {
+    return this.params.read();
   }
 
   /** Downloads the accumulated gradients, same keys as `stateDict()`. */
-  async grads(): Promise<Record<string, Float32Array>> {
-    return readArena(this.gradients);
+  grads(): Promise<Record<string, Float32Array>> {
+    return this.gradients.read();
   }
 
   /** Sets all parameter gradients to zero (one dispatch). */
@@ -743,15 +743,6 @@ export abstract class Recurrent {
   }
 }
 
-async function readArena(a: Arena): Promise<Record<string, Float32Array>> {
-  const all = await a.all.read();
-  const out: Record<string, Float32Array> = {};
-  for (const [k, t] of Object.entries(a.tensors)) {
-    const at = a.offsets[k]! / 4;
-    out[k] = all.slice(at, at + t.size);
-  }
-  return out;
-}
 
 /** Long short-term memory, as torch.nn.LSTM (gates i, f, g, o). */
 export class LSTM extends Recurrent {

@@ -1,0 +1,397 @@
+/**
+ * WaveNet (van den Oord et al. 2016): a stack of dilated causal convolutions
+ * (dilations 1, 2, 4, 8, ... repeated `stacks` times) with gated units,
+ * residual and skip 1x1 convolutions, and a relu-1x1-relu-1x1 head.
+ *
+ * Tensors follow PyTorch's Conv1d: input [B, C_in, T], output [B, out, T],
+ * weights [out, in, kernel]; `stateDict()` names input.*, layers.{k}.filter/
+ * gate/residual/skip.*, head.0.*, head.1.*. Inside, activations are [B*T, C]
+ * matrices, so every 1x1 convolution is one GEMM over all B*T positions and
+ * the dilated convolution is one kernel with its taps gathered by index.
+ * Training is parallel over time; dispatches per layer are a constant.
+ */
+import type { KernelDesc, Params } from '../kernel.js';
+import { axpy, colSum, fill, gemm, relu, reluBackward, swapAxes } from '../ops.js';
+import type { Runtime } from '../runtime.js';
+import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
+import { mulberry32, uniformInit } from './init.js';
+
+export interface WaveNetConfig {
+  /** C_in: channels of the input signal (1 for raw audio, 256 for one-hot mu-law). */
+  inChannels: number;
+  /** R: channels of the residual stream. */
+  residualChannels: number;
+  /** Dc: channels of the gated unit (each of filter and gate). */
+  dilationChannels: number;
+  /** S: channels of the skip sum and the head. */
+  skipChannels: number;
+  /** Output channels (256: logits over 8-bit mu-law classes; otherwise a regression). */
+  outChannels: number;
+  /** Dilations of one stack (default [1, 2, 4, 8]). */
+  dilations?: number[];
+  /** Repeats of the dilation stack (default 1). */
+  stacks?: number;
+  /** Taps of each dilated convolution (default 2). */
+  kernelSize?: number;
+  /** Seed of PyTorch's default Conv1d initialisation, uniform(+-1/sqrt(in*kernel)) (default random). */
+  seed?: number;
+}
+
+/** Inputs an output can see: stacks * (kernelSize - 1) * sum(dilations) + 1. */
+export function receptiveField(cfg: Pick<WaveNetConfig, 'dilations' | 'stacks' | 'kernelSize'>): number {
+  const dil = cfg.dilations ?? [1, 2, 4, 8];
+  return (cfg.stacks ?? 1) * ((cfg.kernelSize ?? 2) - 1) * dil.reduce((a, b) => a + b, 0) + 1;
+}
+
+const WG = 64;
+const cd = (a: number, b: number) => Math.ceil(a / b);
+const fold = (n: number): [number, number] => (n <= 65535 ? [n, 1] : [65535, cd(n, 65535)]);
+const kern = (entry: string, grid: (p: Params) => readonly [number, number?, number?]): KernelDesc => ({
+  name: `wavenet_${entry}`,
+  shader: 'wavenet',
+  entry,
+  overrides: { WG },
+  grid,
+});
+const K_GATED = kern('gated_forward', (p) => [cd(p.Cout!, WG), cd(p.BT!, 4)]);
+const K_GATE_BWD = kern('gate_backward', (p) => fold(cd(p.BT! * p.Cout!, WG)));
+const K_DGRAD = kern('conv_dgrad', (p) => [cd(p.Cin!, WG), cd(p.BT!, 4)]);
+const K_WGRAD = kern('conv_wgrad', (p) => [cd(p.Cout! * p.Cin! * p.K!, WG)]);
+
+function positiveInt(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+/** Element offset of `t` inside `base` (same buffer). */
+const offsetIn = (t: Tensor, base: Tensor): number => (t.byteOffset - base.byteOffset) / 4;
+
+interface Plan {
+  B: number;
+  T: number;
+  xT: Tensor; // [BT, Cin]
+  hs: Tensor[]; // L + 1 residual stream tensors [BT, R]
+  gates: Arena[]; // per layer: z, tf, sg [BT, Dc]
+  s: Tensor; // skip sum [BT, S]
+  a1: Tensor;
+  u: Tensor;
+  a2: Tensor;
+  y: Tensor; // [BT, out]
+  out: Tensor; // [B, out, T]
+  // backward
+  dyT: Tensor;
+  da2: Tensor;
+  du: Tensor;
+  da1: Tensor;
+  ds: Tensor;
+  dz: Tensor; // [BT, Dc]
+  dfg: Arena; // df, dg [BT, Dc]
+  dhs: [Tensor, Tensor]; // residual-stream gradients, alternating
+  dxT: Tensor;
+  dx: Tensor; // [B, Cin, T]
+  forwarded: boolean;
+}
+
+export class WaveNet {
+  readonly inChannels: number;
+  readonly residualChannels: number;
+  readonly dilationChannels: number;
+  readonly skipChannels: number;
+  readonly outChannels: number;
+  readonly dilations: number[];
+  readonly stacks: number;
+  readonly kernelSize: number;
+  /** Dilation of each layer, across stacks. */
+  readonly layerDilations: number[];
+  /** Parameters, by PyTorch `state_dict` name. */
+  readonly params: Arena;
+  /** Gradients, same names and layout as `params`. */
+  readonly gradients: Arena;
+  private plan: Plan | null = null;
+
+  constructor(
+    readonly rt: Runtime,
+    cfg: WaveNetConfig,
+  ) {
+    if (!cfg || typeof cfg !== 'object') throw new Error('WaveNet: a config object is required');
+    this.inChannels = positiveInt('WaveNet: inChannels', cfg.inChannels);
+    this.residualChannels = positiveInt('WaveNet: residualChannels', cfg.residualChannels);
+    this.dilationChannels = positiveInt('WaveNet: dilationChannels', cfg.dilationChannels);
+    this.skipChannels = positiveInt('WaveNet: skipChannels', cfg.skipChannels);
+    this.outChannels = positiveInt('WaveNet: outChannels', cfg.outChannels);
+    this.dilations = cfg.dilations ?? [1, 2, 4, 8];
+    if (!Array.isArray(this.dilations) || this.dilations.length === 0) {
+      throw new Error(`WaveNet: dilations must be a non-empty array of positive integers, got ${JSON.stringify(cfg.dilations)}`);
+    }
+    this.dilations.forEach((d, i) => positiveInt(`WaveNet: dilations[${i}]`, d));
+    this.stacks = positiveInt('WaveNet: stacks', cfg.stacks ?? 1);
+    this.kernelSize = positiveInt('WaveNet: kernelSize', cfg.kernelSize ?? 2);
+    this.layerDilations = Array.from({ length: this.stacks }, () => this.dilations).flat();
+    const table = this.paramShapes();
+    this.params = rt.arena(table, 'WaveNet.params');
+    this.gradients = rt.arena(table, 'WaveNet.grads');
+    this.resetParameters(cfg.seed ?? Math.floor(Math.random() * 2 ** 32));
+  }
+
+  /** Layers across stacks. */
+  get numLayers(): number {
+    return this.layerDilations.length;
+  }
+
+  /** PyTorch `state_dict` names and shapes, in module order. */
+  paramShapes(): ArenaTable {
+    const { inChannels: C, residualChannels: R, dilationChannels: Dc, skipChannels: S, outChannels: O, kernelSize: K } = this;
+    const t: Record<string, number[]> = { 'input.weight': [R, C, 1], 'input.bias': [R] };
+    for (let k = 0; k < this.numLayers; k++) {
+      t[`layers.${k}.filter.weight`] = [Dc, R, K];
+      t[`layers.${k}.filter.bias`] = [Dc];
+      t[`layers.${k}.gate.weight`] = [Dc, R, K];
+      t[`layers.${k}.gate.bias`] = [Dc];
+      t[`layers.${k}.residual.weight`] = [R, Dc, 1];
+      t[`layers.${k}.residual.bias`] = [R];
+      t[`layers.${k}.skip.weight`] = [S, Dc, 1];
+      t[`layers.${k}.skip.bias`] = [S];
+    }
+    t['head.0.weight'] = [S, S, 1];
+    t['head.0.bias'] = [S];
+    t['head.1.weight'] = [O, S, 1];
+    t['head.1.bias'] = [O];
+    return t;
+  }
+
+  /** PyTorch's Conv1d default: weight and bias uniform in +-1/sqrt(in * kernel). */
+  resetParameters(seed: number): void {
+    const rand = mulberry32(seed);
+    const shapes = this.paramShapes();
+    for (const [name, t] of Object.entries(this.params.tensors)) {
+      const wShape = shapes[name.replace(/\.bias$/, '.weight')]!;
+      const fanIn = wShape[1]! * wShape[2]!;
+      t.write(uniformInit(rand, t.size, 1 / Math.sqrt(fanIn)));
+    }
+  }
+
+  /** Loads PyTorch-named tensors; every parameter must be present with its exact size, and nothing else. */
+  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
+    const table = this.paramShapes();
+    if (!dict || typeof dict !== 'object') throw new Error('WaveNet.loadStateDict: expected an object of tensors');
+    const missing = Object.keys(table).filter((k) => !(k in dict));
+    const extra = Object.keys(dict).filter((k) => !(k in table));
+    if (missing.length || extra.length) {
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+      if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
+      throw new Error(`WaveNet.loadStateDict: ${parts.join('; ')}`);
+    }
+    for (const [k, shape] of Object.entries(table)) {
+      const v = dict[k]!;
+      const n = v instanceof Tensor ? v.size : v?.length;
+      if (n !== numel(shape)) throw new Error(`WaveNet.loadStateDict: '${k}' must have ${numel(shape)} values (${fmtShape(shape)}), got ${n}`);
+    }
+    for (const k of Object.keys(table)) {
+      const v = dict[k]!;
+      const dst = this.params.tensors[k]!;
+      if (v instanceof Tensor) this.rt.copy(v, dst);
+      else dst.write(v);
+    }
+  }
+
+  /** Downloads the parameters, by PyTorch name. */
+  stateDict(): Promise<Record<string, Float32Array>> {
+    return this.params.read();
+  }
+
+  /** Downloads the accumulated gradients, same keys as `stateDict()`. */
+  grads(): Promise<Record<string, Float32Array>> {
+    return this.gradients.read();
+  }
+
+  zeroGrad(): void {
+    fill(this.rt, this.gradients.all, 0);
+  }
+
+  private planFor(B: number, T: number): Plan {
+    const p = this.plan;
+    if (p && p.B === B && p.T === T) return p;
+    if (p) this.destroyPlan(p);
+    const { rt, inChannels: C, residualChannels: R, dilationChannels: Dc, skipChannels: S, outChannels: O } = this;
+    const BT = B * T;
+    const z = (shape: number[], label: string) => rt.zeros(shape, `WaveNet.${label}`);
+    this.plan = {
+      B,
+      T,
+      xT: z([BT, C], 'xT'),
+      hs: Array.from({ length: this.numLayers + 1 }, (_, k) => z([BT, R], `h${k}`)),
+      gates: Array.from({ length: this.numLayers }, (_, k) => rt.arena({ z: [BT, Dc], tf: [BT, Dc], sg: [BT, Dc] }, `WaveNet.gates${k}`)),
+      s: z([BT, S], 'skip'),
+      a1: z([BT, S], 'a1'),
+      u: z([BT, S], 'u'),
+      a2: z([BT, S], 'a2'),
+      y: z([BT, O], 'y'),
+      out: z([B, O, T], 'output'),
+      dyT: z([BT, O], 'dyT'),
+      da2: z([BT, S], 'da2'),
+      du: z([BT, S], 'du'),
+      da1: z([BT, S], 'da1'),
+      ds: z([BT, S], 'ds'),
+      dz: z([BT, Dc], 'dz'),
+      dfg: rt.arena({ df: [BT, Dc], dg: [BT, Dc] }, 'WaveNet.dfg'),
+      dhs: [z([BT, R], 'dhA'), z([BT, R], 'dhB')],
+      dxT: z([BT, C], 'dxT'),
+      dx: z([B, C, T], 'dx'),
+      forwarded: false,
+    };
+    return this.plan;
+  }
+
+  private destroyPlan(p: Plan): void {
+    this.rt.submit();
+    for (const a of [...p.gates, p.dfg]) a.buffer.destroy();
+    for (const t of [p.xT, ...p.hs, p.s, p.a1, p.u, p.a2, p.y, p.out, p.dyT, p.da2, p.du, p.da1, p.ds, p.dz, ...p.dhs, p.dxT, p.dx]) {
+      t.buffer.destroy();
+    }
+  }
+
+  /** The 2-D [rows, cols] view of a Conv1d weight [out, in, 1]. */
+  private w2(name: string): Tensor {
+    const t = this.params.tensors[name]!;
+    return t.reshape([t.shape[0]!, t.shape[1]! * t.shape[2]!]);
+  }
+
+  private g2(name: string): Tensor {
+    const t = this.gradients.tensors[name]!;
+    return t.reshape([t.shape[0]!, t.shape[1]! * t.shape[2]!]);
+  }
+
+  private convParams(p: Plan, k: number, arena: Arena): Params {
+    const n = `layers.${k}`;
+    return {
+      BT: p.B * p.T,
+      T: p.T,
+      Cin: this.residualChannels,
+      Cout: this.dilationChannels,
+      K: this.kernelSize,
+      d: this.layerDilations[k]!,
+      oWf: offsetIn(arena.tensors[`${n}.filter.weight`]!, arena.all),
+      oBf: offsetIn(arena.tensors[`${n}.filter.bias`]!, arena.all),
+      oWg: offsetIn(arena.tensors[`${n}.gate.weight`]!, arena.all),
+      oBg: offsetIn(arena.tensors[`${n}.gate.bias`]!, arena.all),
+      hasCond: 0,
+      oCond: 0,
+      hasDhin: 0,
+    };
+  }
+
+  /**
+   * Records the forward pass of `x` [B, C_in, T]. Returns `output`
+   * [B, out, T], owned by the model (overwritten by the next forward).
+   */
+  forward(x: Tensor): { output: Tensor } {
+    const name = 'WaveNet.forward';
+    if (!(x instanceof Tensor)) throw new Error(`${name}: x must be a Tensor`);
+    if (x.ndim !== 3 || x.shape[1] !== this.inChannels) {
+      throw new Error(`${name}: x must be [B, C_in, T] with C_in = ${this.inChannels}, got ${fmtShape(x.shape)}`);
+    }
+    const [B, , T] = x.shape as [number, number, number];
+    if (B < 1 || T < 1) throw new Error(`${name}: x ${fmtShape(x.shape)} is empty`);
+    const { rt } = this;
+    const p = this.planFor(B, T);
+    const P = this.params.tensors;
+    swapAxes(rt, p.xT.reshape([B, T, this.inChannels]), x, 1);
+    gemm(rt, p.hs[0]!, p.xT, this.w2('input.weight'), { transB: true, bias: P['input.bias'] });
+    for (let k = 0; k < this.numLayers; k++) {
+      const g = p.gates[k]!;
+      const cp = this.convParams(p, k, this.params);
+      // Global conditioning is not built yet: `cond` is bound to the parameters and not read (hasCond 0).
+      rt.dispatch(K_GATED, { gout: g.all, h: p.hs[k]!, w: this.params.all, cond: this.params.all }, {
+        ...cp,
+        oZ: offsetIn(g.tensors.z!, g.all),
+        oTf: offsetIn(g.tensors.tf!, g.all),
+        oSg: offsetIn(g.tensors.sg!, g.all),
+        oDf: 0,
+        oDg: 0,
+      });
+      const n = `layers.${k}`;
+      gemm(rt, p.s, g.tensors.z!, this.w2(`${n}.skip.weight`), { transB: true, bias: P[`${n}.skip.bias`], beta: k === 0 ? 0 : 1 });
+      if (k < this.numLayers - 1) {
+        // The last layer's residual output feeds nothing: skipped (its gradient is zero).
+        gemm(rt, p.hs[k + 1]!, g.tensors.z!, this.w2(`${n}.residual.weight`), { transB: true, bias: P[`${n}.residual.bias`] });
+        axpy(rt, p.hs[k + 1]!, 1, p.hs[k]!);
+      }
+    }
+    relu(rt, p.a1, p.s);
+    gemm(rt, p.u, p.a1, this.w2('head.0.weight'), { transB: true, bias: P['head.0.bias'] });
+    relu(rt, p.a2, p.u);
+    gemm(rt, p.y, p.a2, this.w2('head.1.weight'), { transB: true, bias: P['head.1.bias'] });
+    swapAxes(rt, p.out, p.y.reshape([B, T, this.outChannels]), 1);
+    p.forwarded = true;
+    return { output: p.out };
+  }
+
+  /**
+   * Records the backward pass of the last forward for `dy` [B, out, T]
+   * (the gradient of the output). Parameter gradients accumulate (+=);
+   * returns `dx` [B, C_in, T] (written).
+   */
+  backward(dy: Tensor): { dx: Tensor } {
+    const name = 'WaveNet.backward';
+    const p = this.plan;
+    if (!p || !p.forwarded) throw new Error(`${name}: call forward first`);
+    const { B, T } = p;
+    const want = [B, this.outChannels, T];
+    if (!(dy instanceof Tensor) || dy.ndim !== 3 || dy.shape.some((v, i) => v !== want[i])) {
+      throw new Error(`${name}: dy must be ${fmtShape(want)} (the output's shape), got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
+    }
+    const { rt } = this;
+    const Gt = this.gradients.tensors;
+    swapAxes(rt, p.dyT.reshape([B, T, this.outChannels]), dy, 1);
+    // head: y = a2 W2^T + b2, a2 = relu(u), u = a1 W1^T + b1, a1 = relu(s)
+    gemm(rt, this.g2('head.1.weight'), p.dyT, p.a2, { transA: true, beta: 1 });
+    colSum(rt, Gt['head.1.bias']!, p.dyT, { beta: 1 });
+    gemm(rt, p.da2, p.dyT, this.w2('head.1.weight'));
+    reluBackward(rt, p.du, p.u, p.da2);
+    gemm(rt, this.g2('head.0.weight'), p.du, p.a1, { transA: true, beta: 1 });
+    colSum(rt, Gt['head.0.bias']!, p.du, { beta: 1 });
+    gemm(rt, p.da1, p.du, this.w2('head.0.weight'));
+    reluBackward(rt, p.ds, p.s, p.da1);
+    const dfg = p.dfg;
+    let dhUp: Tensor | null = null; // gradient of h_{k+1}, the layer's residual output
+    for (let k = this.numLayers - 1; k >= 0; k--) {
+      const n = `layers.${k}`;
+      const g = p.gates[k]!;
+      // dz = ds W_s (+ dh_{k+1} W_r)
+      gemm(rt, p.dz, p.ds, this.w2(`${n}.skip.weight`));
+      gemm(rt, this.g2(`${n}.skip.weight`), p.ds, g.tensors.z!, { transA: true, beta: 1 });
+      colSum(rt, Gt[`${n}.skip.bias`]!, p.ds, { beta: 1 });
+      if (dhUp) {
+        gemm(rt, p.dz, dhUp, this.w2(`${n}.residual.weight`), { beta: 1 });
+        gemm(rt, this.g2(`${n}.residual.weight`), dhUp, g.tensors.z!, { transA: true, beta: 1 });
+        colSum(rt, Gt[`${n}.residual.bias`]!, dhUp, { beta: 1 });
+      }
+      const gp = { ...this.convParams(p, k, this.gradients), oZ: 0, oTf: offsetIn(g.tensors.tf!, g.all), oSg: offsetIn(g.tensors.sg!, g.all) };
+      const dOff = { oDf: offsetIn(dfg.tensors.df!, dfg.all), oDg: offsetIn(dfg.tensors.dg!, dfg.all) };
+      rt.dispatch(K_GATE_BWD, { dfg: dfg.all, dz: p.dz, saved: g.all }, { ...gp, ...dOff });
+      colSum(rt, Gt[`${n}.filter.bias`]!, dfg.tensors.df!, { beta: 1 });
+      colSum(rt, Gt[`${n}.gate.bias`]!, dfg.tensors.dg!, { beta: 1 });
+      rt.dispatch(K_WGRAD, { gw: this.gradients.all, h: p.hs[k]!, dfgr: dfg.all }, { ...gp, ...dOff });
+      // dh_k = dh_{k+1} (the residual identity) + the convolution's input gradient.
+      const dh = p.dhs[k % 2]!;
+      const wp = { ...this.convParams(p, k, this.params), oZ: 0, oTf: 0, oSg: 0, ...dOff };
+      // Without an upstream residual gradient, dhin is bound to the other buffer and not read.
+      rt.dispatch(K_DGRAD, { dh, dfgr: dfg.all, w: this.params.all, dhin: dhUp ?? p.dhs[(k + 1) % 2]! }, { ...wp, hasDhin: dhUp ? 1 : 0 });
+      dhUp = dh;
+    }
+    // input: h0 = xT W_in^T + b_in
+    gemm(rt, this.g2('input.weight'), dhUp!, p.xT, { transA: true, beta: 1 });
+    colSum(rt, Gt['input.bias']!, dhUp!, { beta: 1 });
+    gemm(rt, p.dxT, dhUp!, this.w2('input.weight'));
+    swapAxes(rt, p.dx, p.dxT.reshape([B, T, this.inChannels]), 1);
+    return { dx: p.dx };
+  }
+
+  destroy(): void {
+    if (this.plan) this.destroyPlan(this.plan);
+    this.plan = null;
+    this.params.destroy();
+    this.gradients.destroy();
+  }
+}
