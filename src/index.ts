@@ -39,3 +39,5 @@ export {
   type KerasLayerKind,
 } from './nn/keras.js';
 export { WaveNet, receptiveField, type WaveNetConfig } from './nn/wavenet.js';
+export { generationUniform, type GenerateOptions } from './nn/wavenet_generate.js';
+export { muLawEncode, muLawDecode } from './nn/mulaw.js';

@@ -15,6 +15,7 @@ import { axpy, colSum, fill, gemm, relu, reluBackward, swapAxes } from '../ops.j
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { mulberry32, uniformInit } from './init.js';
+import { generate, type GenerateOptions } from './wavenet_generate.js';
 
 export interface WaveNetConfig {
   /** C_in: channels of the input signal (1 for raw audio, 256 for one-hot mu-law). */
@@ -386,6 +387,14 @@ export class WaveNet {
     gemm(rt, p.dxT, dhUp!, this.w2('input.weight'));
     swapAxes(rt, p.dx, p.dxT.reshape([B, T, this.inChannels]), 1);
     return { dx: p.dx };
+  }
+
+  /**
+   * Generates `n` samples with per-layer queues (fast generation): see
+   * `GenerateOptions`. Recorded as a few dispatches, no read-back.
+   */
+  generate(n: number, o: GenerateOptions = {}): { samples: Tensor; outputs?: Tensor } {
+    return generate(this, n, o);
   }
 
   destroy(): void {
