@@ -1,8 +1,8 @@
 // Reductions: column sums (bias gradients) and sums of squares (global
 // gradient norm, for clipping). Deterministic: fixed reduction order, no atomics.
 //
-// colsum:        out[j] = beta * out[j] + sum_i x[i * ldx + j]      (beta == 0: out is not read)
-//                grid: ceil(N / WG) workgroups, one column per invocation.
+// colsum:        out[g, j] = beta * out[g, j] + sum_{i < M} x[(g * M + i) * ldx + j]   (beta == 0: out is not read)
+//                grid: ceil(N / WG) x groups, one column of one group per invocation.
 // sumsq_partial: part[w] = sum over the w-th strided share of x of x^2
 //                grid: P workgroups (P <= 65535); invocation g of workgroup w reads
 //                x[g + k * P * WG], then the workgroup sums its WG values.
@@ -16,6 +16,7 @@ struct ReduceDims {
   offOut: u32,
   offPart: u32,
   beta: f32,
+  groups: u32,  // colsum: row groups (grid y)
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
@@ -31,10 +32,12 @@ var<workgroup> scratch: array<f32, WG>;
 fn colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
   if (j >= dims.N) { return; }
+  // Group gid.y (grid y = groups): rows gid.y*M .. gid.y*M + M-1 into out[gid.y * N + j].
+  let grp = gid.y;
   // Four running sums break the add chain (faster on CPUs and GPUs alike).
   var s = vec4<f32>(0.0);
   var i = 0u;
-  var at = dims.offX + j;
+  var at = dims.offX + grp * dims.M * dims.ldx + j;
   let ld = dims.ldx;
   for (; i + 4u <= dims.M; i += 4u) {
     s += vec4<f32>(x[at], x[at + ld], x[at + 2u * ld], x[at + 3u * ld]);
@@ -45,8 +48,9 @@ fn colsum(@builtin(global_invocation_id) gid: vec3<u32>) {
     at += ld;
   }
   var total = (s.x + s.y) + (s.z + s.w);
-  if (dims.beta != 0.0) { total += dims.beta * out[dims.offOut + j]; }
-  out[dims.offOut + j] = total;
+  let o = dims.offOut + grp * dims.N + j;
+  if (dims.beta != 0.0) { total += dims.beta * out[o]; }
+  out[o] = total;
 }
 
 fn workgroup_sum(lid: u32, v: f32) -> f32 {

@@ -22,8 +22,8 @@
 // Sampling draws u = pcg(j ^ pcg(b ^ pcg(seed))) >> 8 / 2^24, the same stream on every device
 // (src/nn/wavenet_generate.ts has the CPU twin).
 //
-// Per-layer offsets come from `layers` (10 integers per layer, stored as f32):
-//   oWf, oBf, oWg, oBg, oWr, oBr, oWs, oBs (in w), dilation, queue offset (in state).
+// Per-layer offsets come from `layers` (11 integers per layer, stored as f32):
+//   oWf, oBf, oWg, oBg, oWr, oBr, oWs, oBs (in w), dilation, queue offset (in state), cond offset.
 
 struct GenDims {
   B: u32, Cin: u32, R: u32, Dc: u32, S: u32, O: u32, K: u32, L: u32,
@@ -39,6 +39,7 @@ struct GenDims {
   oX: u32,         // in state: the next input [B, Cin]
   offPrefix: u32, offSamples: u32,
   mulaw: u32,      // 1: the input is the mu-law decoded class (C_in = 1)
+  hasCond: u32,    // 1: add cond[layer, b] (V_f c, V_g c) inside the nonlinearities
 }
 
 @group(0) @binding(0) var<storage, read_write> state: array<f32>;     // queues and next inputs
@@ -47,6 +48,7 @@ struct GenDims {
 @group(0) @binding(3) var<storage, read> layers: array<f32>;
 @group(0) @binding(4) var<storage, read> prefix: array<f32>;          // [B, T0, Cin]
 @group(0) @binding(5) var<uniform> dims: GenDims;
+@group(0) @binding(6) var<storage, read> cond: array<f32>;            // [L, B, 2, Dc]
 
 override WG: u32 = 64;
 override MAXC: u32 = 256;   // the largest channel count (C_in, R, Dc, S, O)
@@ -74,7 +76,7 @@ fn mulaw_decode(q: u32) -> f32 {
   return sign(f) * (pow(1.0 + mu, abs(f)) - 1.0) / mu;
 }
 
-fn mi(k: u32, field: u32) -> u32 { return u32(layers[k * 10u + field]); }
+fn mi(k: u32, field: u32) -> u32 { return u32(layers[k * 11u + field]); }
 
 @compute @workgroup_size(WG)
 fn generate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -104,6 +106,11 @@ fn generate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
       for (var o = lid; o < Dc; o += WG) {
         var f = w[mi(k, 1u) + o];
         var g = w[mi(k, 3u) + o];
+        if (dims.hasCond != 0u) {
+          let c = mi(k, 10u) + b * 2u * Dc + o;
+          f += cond[c];
+          g += cond[c + Dc];
+        }
         for (var m = 0u; m < K; m++) {
           let sh = (K - 1u - m) * d;
           if (sh > t) { continue; }            // before the start: zero padding

@@ -260,8 +260,8 @@ const colsumDesc: KernelDesc = {
   shader: 'reduce',
   entry: 'colsum',
   overrides: { WG: RED_WG },
-  grid: (p) => [cdiv(p.N!, RED_WG)],
-  extents: (p) => ({ out: p.N!, x: (p.M! - 1) * p.ldx! + p.N! }),
+  grid: (p) => [cdiv(p.N!, RED_WG), p.groups!],
+  extents: (p) => ({ out: p.groups! * p.N!, x: (p.groups! * p.M! - 1) * p.ldx! + p.N! }),
 };
 const sumsqDesc: KernelDesc = {
   name: 'sumsq_partial',
@@ -280,14 +280,23 @@ const sumFinalDesc: KernelDesc = {
   extents: (p) => ({ out: 1, part: p.N! }),
 };
 
-/** `out[j] = beta * out[j] + sum_i x[i, j]` for `x [M, N]`, `out [N]` (bias gradients). */
-export function colSum(rt: Runtime, out: Tensor, x: Tensor, o: { beta?: number } = {}): void {
+/**
+ * `out[j] = beta * out[j] + sum_i x[i, j]` for `x [M, N]`, `out [N]` (bias
+ * gradients); with `groups: G`, the rows form G consecutive groups and
+ * `out [G, N]` gets one sum per group (per-sequence sums of [B*T, N]).
+ */
+export function colSum(rt: Runtime, out: Tensor, x: Tensor, o: { beta?: number; groups?: number } = {}): void {
   if (x.ndim !== 2) throw new Error(`colSum: x must be 2-D, got ${x.label} ${fmtShape(x.shape)}`);
-  const [M, N] = x.shape as [number, number];
-  if (out.size !== N) throw new Error(`colSum: out must have ${N} elements (columns of x ${fmtShape(x.shape)}), got ${fmtShape(out.shape)}`);
-  if (M === 0 || N === 0) throw new Error(`colSum: x ${fmtShape(x.shape)} is empty`);
-  const params = { M, N, ldx: N, beta: o.beta ?? 0 };
-  rt.dispatch(colsumDesc, { out, x }, params);
+  const [rows, N] = x.shape as [number, number];
+  const groups = o.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1 || rows % groups !== 0) {
+    throw new Error(`colSum: groups must be a positive divisor of the ${rows} rows of x, got ${groups}`);
+  }
+  if (out.size !== groups * N) {
+    throw new Error(`colSum: out must have ${groups * N} elements (${groups} x the ${N} columns of x ${fmtShape(x.shape)}), got ${fmtShape(out.shape)}`);
+  }
+  if (rows === 0 || N === 0) throw new Error(`colSum: x ${fmtShape(x.shape)} is empty`);
+  rt.dispatch(colsumDesc, { out, x }, { M: rows / groups, N, ldx: N, beta: o.beta ?? 0, groups });
 }
 
 const scratch = new WeakMap<Runtime, Tensor>();
@@ -314,10 +323,10 @@ export function sumSquares(rt: Runtime, out: Tensor, tensors: readonly Tensor[],
   let at = 0;
   tensors.forEach((x, i) => {
     if (x.size === 0) throw new Error(`sumSquares: tensor ${i} (${x.label}) is empty`);
-    rt.dispatch(sumsqDesc, { part: part.view([counts[i]!], at), x }, { M: counts[i]!, N: x.size, ldx: 0, beta: 0 });
+    rt.dispatch(sumsqDesc, { part: part.view([counts[i]!], at), x }, { M: counts[i]!, N: x.size, ldx: 0, beta: 0, groups: 1 });
     at += counts[i]!;
   });
-  rt.dispatch(sumFinalDesc, { out, part: part.view([total], 0) }, { M: 0, N: total, ldx: 0, beta: o.beta ?? 0 });
+  rt.dispatch(sumFinalDesc, { out, part: part.view([total], 0) }, { M: 0, N: total, ldx: 0, beta: o.beta ?? 0, groups: 1 });
 }
 
 const rowNormsDesc: KernelDesc = {
@@ -334,7 +343,7 @@ export function rowNorms(rt: Runtime, out: Tensor, x: Tensor): void {
   if (x.ndim !== 2) throw new Error(`rowNorms: x must be 2-D, got ${x.label} ${fmtShape(x.shape)}`);
   const [M, N] = x.shape as [number, number];
   if (out.size !== M) throw new Error(`rowNorms: out must have ${M} elements (rows of x ${fmtShape(x.shape)}), got ${fmtShape(out.shape)}`);
-  rt.dispatch(rowNormsDesc, { out, x }, { M, N, ldx: N, beta: 0 });
+  rt.dispatch(rowNormsDesc, { out, x }, { M, N, ldx: N, beta: 0, groups: 1 });
 }
 
 // ---------------------------------------------------------------- dropout

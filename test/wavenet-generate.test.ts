@@ -129,6 +129,31 @@ describe('WaveNet fast generation', () => {
     net.destroy();
   });
 
+  it('global conditioning: two sequences with different conditions', async () => {
+    const cfg: WaveNetConfig = { ...cls, globalCondition: 2 };
+    const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
+    const { p, net } = model(cfg, seed);
+    const T0 = 2;
+    const conds = [f64([1, -0.5]), f64([-0.75, 0.25])];
+    const prefix = f64([1, 0, 0, 0, 0, 0, 1, 0, 0, 0]); // [C_in = 5, T0 = 2], channel-major
+    const n = 3 * receptiveField(cfg);
+    const { samples, outputs } = net.generate(n, {
+      prefix: rt.tensor(f32([...prefix, ...prefix]), [2, 5, T0]),
+      mode: 'sample',
+      seed: 5,
+      cond: rt.tensor(f32([...conds[0]!, ...conds[1]!]), [2, 2]),
+      keepOutputs: true,
+    });
+    const got = await samples.read();
+    const gotOut = await outputs!.read();
+    for (let b = 0; b < 2; b++) {
+      const ref = generateNaiveRef(cfg, p, prefix, T0, n, (out, j) => oneHot(5, sampleClass(out, 1, generationUniform(5, b, j))), conds[b]);
+      expect(Array.from(got.subarray(b * n, (b + 1) * n))).toEqual(Array.from({ length: n }, (_, j) => argmax(ref.inputs.subarray(j * 5, j * 5 + 5))));
+      expectClose(`cond outputs row ${b}`, gotOut.subarray(b * n * 5, (b + 1) * n * 5), ref.outputs, TOL, seed);
+    }
+    net.destroy();
+  });
+
   it('bad options are refused', () => {
     const net = new WaveNet(rt, { ...cls, seed: 1 });
     expect(() => net.generate(0)).toThrow('WaveNet.generate: n must be a positive integer, got 0');

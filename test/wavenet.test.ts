@@ -27,6 +27,7 @@ const CONFIGS: [string, Omit<WaveNetConfig, 'seed'>, number, number][] = [
   ['dilations 1,2 x2 stacks, kernel 2', { inChannels: 2, residualChannels: 3, dilationChannels: 3, skipChannels: 4, outChannels: 3, dilations: [1, 2], stacks: 2 }, 2, 9],
   ['dilations 1,2,4,8, kernel 3, 5 residual channels', { inChannels: 1, residualChannels: 5, dilationChannels: 6, skipChannels: 7, outChannels: 4, dilations: [1, 2, 4, 8], kernelSize: 3 }, 3, 20],
   ['a sequence shorter than the receptive field', { inChannels: 3, residualChannels: 4, dilationChannels: 4, skipChannels: 4, outChannels: 2, dilations: [1, 2, 4, 8], stacks: 2 }, 2, 7],
+  ['global conditioning (G = 3), 3 sequences', { inChannels: 2, residualChannels: 3, dilationChannels: 4, skipChannels: 3, outChannels: 2, dilations: [1, 2], stacks: 2, globalCondition: 3 }, 3, 8],
 ];
 
 describe('WaveNet vs float64 reference', () => {
@@ -39,18 +40,21 @@ describe('WaveNet vs float64 reference', () => {
       for (const k of Object.keys(p)) p[k] = f64(f32(p[k]!.map((v) => 2 * v)));
       const x = f64(f32(Float64Array.from({ length: B * cfg.inChannels * T }, () => r() * 2 - 1)));
       const dy = f64(f32(Float64Array.from({ length: B * cfg.outChannels * T }, () => r() * 2 - 1)));
-      const ref = wavenetForwardRef(cfg, p, x, B, T);
-      const refG = wavenetBackwardRef(cfg, p, x, B, T, dy);
+      const G = cfg.globalCondition ?? 0;
+      const c = G ? f64(f32(Float64Array.from({ length: B * G }, () => r() * 2 - 1))) : undefined;
+      const ref = wavenetForwardRef(cfg, p, x, B, T, c);
+      const refG = wavenetBackwardRef(cfg, p, x, B, T, dy, c);
       const net = new WaveNet(rt, { ...cfg, seed });
       expect(Object.keys(net.paramShapes())).toEqual(Object.keys(wavenetShapes(cfg)));
       net.loadStateDict(Object.fromEntries(Object.entries(p).map(([k, v]) => [k, f32(v)])));
       const xT = rt.tensor(f32(x), [B, cfg.inChannels, T]);
-      const { output } = net.forward(xT);
+      const { output } = net.forward(xT, { cond: c ? rt.tensor(f32(c), [B, G]) : undefined });
       expect(output.shape).toEqual([B, cfg.outChannels, T]);
       expectClose(`${tag} output`, await output.read(), ref.y, FWD, seed);
       net.zeroGrad();
-      const { dx } = net.backward(rt.tensor(f32(dy), [B, cfg.outChannels, T]));
+      const { dx, dcond } = net.backward(rt.tensor(f32(dy), [B, cfg.outChannels, T]));
       expectClose(`${tag} dx`, await dx.read(), refG.dx, BWD, seed);
+      if (G) expectClose(`${tag} dcond`, await dcond!.read(), refG.dcond!, BWD, seed);
       const grads = await net.grads();
       for (const [k, v] of Object.entries(refG.grads)) expectClose(`${tag} grad ${k}`, grads[k]!, v, BWD, seed);
       net.destroy();

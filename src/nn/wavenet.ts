@@ -34,6 +34,12 @@ export interface WaveNetConfig {
   stacks?: number;
   /** Taps of each dilated convolution (default 2). */
   kernelSize?: number;
+  /**
+   * G: size of a global conditioning vector c [B, G] (a speaker, a style),
+   * added inside both nonlinearities through per-layer projections
+   * `layers.{k}.cond_filter.weight`, `cond_gate.weight` [Dc, G] (no bias).
+   */
+  globalCondition?: number;
   /** Seed of PyTorch's default Conv1d initialisation, uniform(+-1/sqrt(in*kernel)) (default random). */
   seed?: number;
 }
@@ -90,6 +96,11 @@ interface Plan {
   dhs: [Tensor, Tensor]; // residual-stream gradients, alternating
   dxT: Tensor;
   dx: Tensor; // [B, Cin, T]
+  // global conditioning (G > 0)
+  condProj: Tensor | null; // [L, B, 2, Dc]: V_f c, V_g c per layer
+  dsum: Arena | null; // df, dg summed over time per sequence [B, Dc]
+  dcond: Tensor | null; // [B, G]
+  cond: Tensor | null; // the conditioning of the last forward
   forwarded: boolean;
 }
 
@@ -102,6 +113,8 @@ export class WaveNet {
   readonly dilations: number[];
   readonly stacks: number;
   readonly kernelSize: number;
+  /** G: size of the conditioning vector (0: none). */
+  readonly globalCondition: number;
   /** Dilation of each layer, across stacks. */
   readonly layerDilations: number[];
   /** Parameters, by PyTorch `state_dict` name. */
@@ -127,6 +140,7 @@ export class WaveNet {
     this.dilations.forEach((d, i) => positiveInt(`WaveNet: dilations[${i}]`, d));
     this.stacks = positiveInt('WaveNet: stacks', cfg.stacks ?? 1);
     this.kernelSize = positiveInt('WaveNet: kernelSize', cfg.kernelSize ?? 2);
+    this.globalCondition = cfg.globalCondition === undefined ? 0 : positiveInt('WaveNet: globalCondition', cfg.globalCondition);
     this.layerDilations = Array.from({ length: this.stacks }, () => this.dilations).flat();
     const table = this.paramShapes();
     this.params = rt.arena(table, 'WaveNet.params');
@@ -148,6 +162,10 @@ export class WaveNet {
       t[`layers.${k}.filter.bias`] = [Dc];
       t[`layers.${k}.gate.weight`] = [Dc, R, K];
       t[`layers.${k}.gate.bias`] = [Dc];
+      if (this.globalCondition) {
+        t[`layers.${k}.cond_filter.weight`] = [Dc, this.globalCondition];
+        t[`layers.${k}.cond_gate.weight`] = [Dc, this.globalCondition];
+      }
       t[`layers.${k}.residual.weight`] = [R, Dc, 1];
       t[`layers.${k}.residual.bias`] = [R];
       t[`layers.${k}.skip.weight`] = [S, Dc, 1];
@@ -160,13 +178,13 @@ export class WaveNet {
     return t;
   }
 
-  /** PyTorch's Conv1d default: weight and bias uniform in +-1/sqrt(in * kernel). */
+  /** PyTorch's default for Conv1d and Linear: weight and bias uniform in +-1/sqrt(fan_in), fan_in = in * kernel. */
   resetParameters(seed: number): void {
     const rand = mulberry32(seed);
     const shapes = this.paramShapes();
     for (const [name, t] of Object.entries(this.params.tensors)) {
       const wShape = shapes[name.replace(/\.bias$/, '.weight')]!;
-      const fanIn = wShape[1]! * wShape[2]!;
+      const fanIn = numel(wShape.slice(1));
       t.write(uniformInit(rand, t.size, 1 / Math.sqrt(fanIn)));
     }
   }
@@ -239,6 +257,10 @@ export class WaveNet {
       dhs: [z([BT, R], 'dhA'), z([BT, R], 'dhB')],
       dxT: z([BT, C], 'dxT'),
       dx: z([B, C, T], 'dx'),
+      condProj: this.globalCondition ? z([this.numLayers, B, 2, Dc], 'condProj') : null,
+      dsum: this.globalCondition ? rt.arena({ df: [B, Dc], dg: [B, Dc] }, 'WaveNet.dsum') : null,
+      dcond: this.globalCondition ? z([B, this.globalCondition], 'dcond') : null,
+      cond: null,
       forwarded: false,
     };
     return this.plan;
@@ -246,7 +268,8 @@ export class WaveNet {
 
   private destroyPlan(p: Plan): void {
     this.rt.submit();
-    for (const a of [...p.gates, p.dfg]) a.buffer.destroy();
+    for (const a of [...p.gates, p.dfg, ...(p.dsum ? [p.dsum] : [])]) a.buffer.destroy();
+    for (const t of [p.condProj, p.dcond]) t?.buffer.destroy();
     for (const t of [p.xT, ...p.hs, p.s, p.a1, p.u, p.a2, p.y, p.out, p.dyT, p.da2, p.du, p.da1, p.ds, p.dz, ...p.dhs, p.dxT, p.dx]) {
       t.buffer.destroy();
     }
@@ -286,7 +309,7 @@ export class WaveNet {
    * Records the forward pass of `x` [B, C_in, T]. Returns `output`
    * [B, out, T], owned by the model (overwritten by the next forward).
    */
-  forward(x: Tensor): { output: Tensor } {
+  forward(x: Tensor, o: { cond?: Tensor } = {}): { output: Tensor } {
     const name = 'WaveNet.forward';
     if (!(x instanceof Tensor)) throw new Error(`${name}: x must be a Tensor`);
     if (x.ndim !== 3 || x.shape[1] !== this.inChannels) {
@@ -294,17 +317,35 @@ export class WaveNet {
     }
     const [B, , T] = x.shape as [number, number, number];
     if (B < 1 || T < 1) throw new Error(`${name}: x ${fmtShape(x.shape)} is empty`);
+    const G = this.globalCondition;
+    if (G && (!(o.cond instanceof Tensor) || o.cond.ndim !== 2 || o.cond.shape[0] !== B || o.cond.shape[1] !== G)) {
+      throw new Error(`${name}: cond must be [B, G] = [${B}, ${G}] (globalCondition), got ${o.cond instanceof Tensor ? fmtShape(o.cond.shape) : String(o.cond)}`);
+    }
+    if (!G && o.cond !== undefined) throw new Error(`${name}: cond given, but the model has no globalCondition`);
     const { rt } = this;
     const p = this.planFor(B, T);
     const P = this.params.tensors;
+    p.cond = o.cond ?? null;
+    if (G) {
+      // condProj[k, b] = (V_f c_b, V_g c_b): two small GEMMs per layer, into column halves.
+      const Dc = this.dilationChannels;
+      for (let k = 0; k < this.numLayers; k++) {
+        const at = k * B * 2 * Dc;
+        const shape = { M: B, N: Dc, K: G, ldc: 2 * Dc, transB: true } as const;
+        gemm(rt, p.condProj!.view([B * 2 * Dc], at), o.cond!, P[`layers.${k}.cond_filter.weight`]!, shape);
+        gemm(rt, p.condProj!.view([B * 2 * Dc - Dc], at + Dc), o.cond!, P[`layers.${k}.cond_gate.weight`]!, shape);
+      }
+    }
     swapAxes(rt, p.xT.reshape([B, T, this.inChannels]), x, 1);
     gemm(rt, p.hs[0]!, p.xT, this.w2('input.weight'), { transB: true, bias: P['input.bias'] });
     for (let k = 0; k < this.numLayers; k++) {
       const g = p.gates[k]!;
       const cp = this.convParams(p, k, this.params);
-      // Global conditioning is not built yet: `cond` is bound to the parameters and not read (hasCond 0).
-      rt.dispatch(K_GATED, { gout: g.all, h: p.hs[k]!, w: this.params.all, cond: this.params.all }, {
+      // Without conditioning, `cond` is bound to the parameters and not read (hasCond 0).
+      rt.dispatch(K_GATED, { gout: g.all, h: p.hs[k]!, w: this.params.all, cond: p.condProj ?? this.params.all }, {
         ...cp,
+        hasCond: G ? 1 : 0,
+        oCond: G ? k * B * 2 * this.dilationChannels : 0,
         oZ: offsetIn(g.tensors.z!, g.all),
         oTf: offsetIn(g.tensors.tf!, g.all),
         oSg: offsetIn(g.tensors.sg!, g.all),
@@ -333,7 +374,7 @@ export class WaveNet {
    * (the gradient of the output). Parameter gradients accumulate (+=);
    * returns `dx` [B, C_in, T] (written).
    */
-  backward(dy: Tensor): { dx: Tensor } {
+  backward(dy: Tensor): { dx: Tensor; dcond?: Tensor } {
     const name = 'WaveNet.backward';
     const p = this.plan;
     if (!p || !p.forwarded) throw new Error(`${name}: call forward first`);
@@ -373,6 +414,16 @@ export class WaveNet {
       rt.dispatch(K_GATE_BWD, { dfg: dfg.all, dz: p.dz, saved: g.all }, { ...gp, ...dOff });
       colSum(rt, Gt[`${n}.filter.bias`]!, dfg.tensors.df!, { beta: 1 });
       colSum(rt, Gt[`${n}.gate.bias`]!, dfg.tensors.dg!, { beta: 1 });
+      if (p.dsum) {
+        // f, g get V c_b at every t: dV += (sum_t df)^T c, dc += (sum_t df) V.
+        const sums = p.dsum.tensors;
+        colSum(rt, sums.df!, dfg.tensors.df!, { groups: B });
+        colSum(rt, sums.dg!, dfg.tensors.dg!, { groups: B });
+        gemm(rt, Gt[`${n}.cond_filter.weight`]!, sums.df!, p.cond!, { transA: true, beta: 1 });
+        gemm(rt, Gt[`${n}.cond_gate.weight`]!, sums.dg!, p.cond!, { transA: true, beta: 1 });
+        gemm(rt, p.dcond!, sums.df!, this.params.tensors[`${n}.cond_filter.weight`]!, { beta: k === this.numLayers - 1 ? 0 : 1 });
+        gemm(rt, p.dcond!, sums.dg!, this.params.tensors[`${n}.cond_gate.weight`]!, { beta: 1 });
+      }
       rt.dispatch(K_WGRAD, { gw: this.gradients.all, h: p.hs[k]!, dfgr: dfg.all }, { ...gp, ...dOff });
       // dh_k = dh_{k+1} (the residual identity) + the convolution's input gradient.
       const dh = p.dhs[k % 2]!;
@@ -386,7 +437,7 @@ export class WaveNet {
     colSum(rt, Gt['input.bias']!, dhUp!, { beta: 1 });
     gemm(rt, p.dxT, dhUp!, this.w2('input.weight'));
     swapAxes(rt, p.dx, p.dxT.reshape([B, T, this.inChannels]), 1);
-    return { dx: p.dx };
+    return { dx: p.dx, dcond: p.dcond ?? undefined };
   }
 
   /**

@@ -4,7 +4,7 @@
  * few dispatches (chunks of `chunk` steps) with no read-back in between.
  */
 import type { KernelDesc } from '../kernel.js';
-import { swapAxes } from '../ops.js';
+import { gemm, swapAxes } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import type { WaveNet } from './wavenet.js';
@@ -29,6 +29,8 @@ export interface GenerateOptions {
   keepOutputs?: boolean;
   /** Steps per dispatch (default 256): bounds how long one dispatch runs. */
   chunk?: number;
+  /** [B, G] global conditioning (required when the model has globalCondition). */
+  cond?: Tensor;
 }
 
 const MODES = { argmax: 0, sample: 1, regression: 2 } as const;
@@ -78,7 +80,12 @@ export function generate(net: WaveNet, n: number, o: GenerateOptions = {}): { sa
   const P = net.params.tensors;
   const off = (t: Tensor) => (t.byteOffset - net.params.all.byteOffset) / 4;
   // Per-layer offsets and the queues.
-  const meta = new Float32Array(L * 10);
+  const G = net.globalCondition;
+  if (G && (!o.cond || o.cond.ndim !== 2 || o.cond.shape[0] !== B || o.cond.shape[1] !== G)) {
+    throw new Error(`${name}: cond must be [B, G] = [${B}, ${G}] (globalCondition), got ${o.cond ? fmtShape(o.cond.shape) : 'none'}`);
+  }
+  if (!G && o.cond) throw new Error(`${name}: cond given, but the model has no globalCondition`);
+  const meta = new Float32Array(L * 11);
   let q = B * Cin; // state: next inputs first, then the queues
   for (let k = 0; k < L; k++) {
     const nm = `layers.${k}`;
@@ -86,15 +93,25 @@ export function generate(net: WaveNet, n: number, o: GenerateOptions = {}): { sa
     const fields = [
       off(P[`${nm}.filter.weight`]!), off(P[`${nm}.filter.bias`]!), off(P[`${nm}.gate.weight`]!), off(P[`${nm}.gate.bias`]!),
       off(P[`${nm}.residual.weight`]!), off(P[`${nm}.residual.bias`]!), off(P[`${nm}.skip.weight`]!), off(P[`${nm}.skip.bias`]!),
-      d, q,
+      d, q, k * B * 2 * Dc,
     ];
-    meta.set(fields, k * 10);
+    meta.set(fields, k * 11);
     q += B * (K - 1) * d * R;
   }
   if (q >= 2 ** 24 || net.params.all.size >= 2 ** 24) throw new Error(`${name}: model too large for the generation kernel's f32-stored offsets`);
   const tensors: Tensor[] = [];
   const own = (t: Tensor) => (tensors.push(t), t);
-  const metaT = own(rt.tensor(meta, [L * 10], 'WaveNet.gen.meta'));
+  const metaT = own(rt.tensor(meta, [L * 11], 'WaveNet.gen.layers'));
+  // Per-layer conditioning terms (V_f c, V_g c), as in training; without conditioning a placeholder, not read.
+  const condProj = own(rt.zeros([G ? L * B * 2 * Dc : 1], 'WaveNet.gen.cond'));
+  if (G) {
+    for (let k = 0; k < L; k++) {
+      const at = k * B * 2 * Dc;
+      const shape = { M: B, N: Dc, K: G, ldc: 2 * Dc, transB: true } as const;
+      gemm(rt, condProj.view([B * 2 * Dc], at), o.cond!, P[`layers.${k}.cond_filter.weight`]!, shape);
+      gemm(rt, condProj.view([B * 2 * Dc - Dc], at + Dc), o.cond!, P[`layers.${k}.cond_gate.weight`]!, shape);
+    }
+  }
   const state = own(rt.zeros([q], 'WaveNet.gen.state'));
   const out = own(rt.zeros([B * n * (1 + (o.keepOutputs ? O : 0))], 'WaveNet.gen.samples'));
   prefix ??= own(rt.zeros([B, Cin, 1], 'WaveNet.gen.prefix'));
@@ -121,10 +138,11 @@ export function generate(net: WaveNet, n: number, o: GenerateOptions = {}): { sa
     oW2: off(P['head.1.weight']!), oB2: off(P['head.1.bias']!),
     oX: 0,
     mulaw: input === 'mulaw' && mode !== 'regression' ? 1 : 0,
+    hasCond: G ? 1 : 0,
   };
   for (let t0 = 0; t0 < total; t0 += chunk) {
     const steps = Math.min(chunk, total - t0);
-    rt.dispatch(desc, { state, samples: out, w: net.params.all, layers: metaT, prefix: prefixT }, { ...base, t0, steps });
+    rt.dispatch(desc, { state, samples: out, w: net.params.all, layers: metaT, prefix: prefixT, cond: condProj }, { ...base, t0, steps });
   }
   // Release the temporaries once the work is submitted (the outputs stay).
   rt.submit();

@@ -160,6 +160,23 @@ function colSumCase(M: number, N: number): Case {
   };
 }
 
+/** Per-group column sums: rows in G consecutive groups (per-sequence sums of a [B*T, N] matrix). */
+const colSumGroupsCase: Case = {
+  name: 'colSum in 3 groups of 7 rows, 5 columns',
+  async run(rt, seed) {
+    const [G, M, N] = [3, 7, 5];
+    const xData = uniform(rng(seed), G * M * N);
+    const x = rt.tensor(xData, [G * M, N], 'x');
+    const out = rt.tensor(nan(G * N), [G, N], 'out');
+    colSum(rt, out, x, { groups: G });
+    const ref = new Float64Array(G * N);
+    for (let g = 0; g < G; g++) ref.set(colSumRef(xData.subarray(g * M * N, (g + 1) * M * N), M, N, [], 0), g * N);
+    expectClose('colSum groups', await out.read(), ref, { atol: 4 * (M + 1) * U32, rtol: 4 * U32 }, seed);
+    x.buffer.destroy();
+    out.buffer.destroy();
+  },
+};
+
 const sumSquaresCase: Case = {
   name: 'sumSquares over several tensors and views',
   async run(rt, seed) {
@@ -243,6 +260,7 @@ export const kernelCases: Case[] = [
   gemmViewsCase,
   ...EW_SIZES.map(elementwiseCase),
   ...COLSUM_SHAPES.map(([M, N]) => colSumCase(M, N)),
+  colSumGroupsCase,
   sumSquaresCase,
   swapCase,
   reluCase,
