@@ -62,6 +62,57 @@ const BENCHES = {
       ),
     ],
   },
+  wavenet: {
+    columns: [
+      ['case', (r) => r.case],
+      ['config', (r) => r.config],
+      ['vs', (r) => r.baseline],
+      ['unit', (r) => r.unit],
+      ['ours', (r) => (r.unit === 'ms/step' ? r.ours.toFixed(1) : r.ours.toFixed(0))],
+      ['baseline', (r) => (r.unit === 'ms/step' ? r.base.toFixed(1) : r.base.toFixed(1))],
+      ['x faster', (r) => r.ratio.toFixed(1)],
+      ['dispatches ours/base', (r) => `${+r.oursDispatches.toFixed(3)}/${r.baseDispatches}`],
+      ['submits ours/base', (r) => `${+r.oursSubmits.toFixed(4)}/${r.baseSubmits}`],
+      ['fast us/sample', (r) => (r.fastMsPerSample === undefined ? '' : (r.fastMsPerSample * 1000).toFixed(1))],
+      ['us/layer/sample', (r) => (r.fastUsPerLayerSample === undefined ? '' : r.fastUsPerLayerSample.toFixed(1))],
+    ],
+    files: [
+      'src/nn/wavenet.ts',
+      'src/nn/wavenet_generate.ts',
+      'shaders/wavenet.wgsl',
+      'shaders/wavenet_generate.wgsl',
+      'src/ops.ts',
+      'shaders/gemm.wgsl',
+      'shaders/elementwise.wgsl',
+      'shaders/reduce.wgsl',
+    ],
+    notes: (v) => {
+      const s = v.settings;
+      const lines = [];
+      if (s.train) {
+        lines.push(
+          `train: ms/step, median of ${s.train.steps} steps (ours) and ${s.train.tfSteps} (tf.js) after ${s.train.warmup} warm-up; dispatches and submits per step`,
+        );
+      }
+      if (s.generate) {
+        lines.push(
+          `generate: B=1, mode 'sample', input 'mulaw'; fast = net.generate(${s.generate.genN}, chunk ${s.generate.chunk}), median of ${s.generate.genReps}; ` +
+            `naive = forward on the last RF window + read-back + CPU argmax, ${s.generate.naiveN} samples; dispatches and submits per sample`,
+        );
+      }
+      const t = v.checks?.train;
+      if (t) {
+        lines.push(
+          `check train: loss ours ${t.lossOurs.toPrecision(8)} tf ${t.lossTf.toPrecision(8)} (|diff| ${Math.abs(t.lossOurs - t.lossTf).toExponential(2)}), ` +
+            `worst gradient rel. error ${t.worstGradRelErr.toExponential(2)} (${t.worstGrad})`,
+        );
+      }
+      for (const [k, c] of Object.entries(v.checks ?? {})) {
+        if (k.startsWith('generate_')) lines.push(`check ${k.replace('_', ' ')} stack(s): fast argmax = naive on the first ${c.identicalPrefix}/${c.samplesCompared} samples`);
+      }
+      return lines;
+    },
+  },
 };
 
 /** @param {string[]} head @param {string[][]} body */

@@ -26,6 +26,7 @@ struct GemmDims {
   offA: u32, offB: u32, offC: u32, offBias: u32,
   alpha: f32, beta: f32,
   hasBias: u32,
+  shift: u32, period: u32, ahead: u32,   // SHIFT_A / SHIFT_B: see shifted()
 }
 @group(0) @binding(0) var<storage, read_write> c: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -34,6 +35,12 @@ struct GemmDims {
 @group(0) @binding(4) var<uniform> dims: GemmDims;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+// SHIFT_A / SHIFT_B: the operand's stored row p reads row p - shift (p + shift when ahead != 0)
+// within blocks of `period` rows (sequences of a [B*T, C] matrix), and zero where that leaves the
+// block: a causal convolution's tap, gathered by index. gemm_reg takes SHIFT_A only with A not
+// transposed (a shift per output row) and SHIFT_B only with B not transposed (a shift per k).
+override SHIFT_A: bool = false;
+override SHIFT_B: bool = false;
 override WG_X: u32 = 4u;
 override WG_Y: u32 = 1u;
 const TM: u32 = 16u;
@@ -49,6 +56,17 @@ fn storeRow4(row: u32, col: u32, v: vec4<f32>, N: u32, beta: f32) {
       c[base + t] = o;
     }
   }
+}
+
+// (source stored row, 1 if it exists else 0) for stored row p under the shift.
+fn shifted(p: u32) -> vec2<u32> {
+  let t = p % dims.period;
+  if (dims.ahead != 0u) {
+    let ok = t + dims.shift < dims.period;
+    return vec2<u32>(select(p, p + dims.shift, ok), u32(ok));
+  }
+  let ok = t >= dims.shift;
+  return vec2<u32>(select(p, p - dims.shift, ok), u32(ok));
 }
 
 fn biasAt(col: u32, N: u32) -> f32 {
@@ -69,22 +87,54 @@ fn gemm_reg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
   let sA2 = 2u * sAk; let sB2 = 2u * sBk;
   let sA3 = 3u * sAk; let sB3 = 3u * sBk;
   let sA4 = 4u * sAk; let sB4 = 4u * sBk;
-  let ar0 = dims.offA + min(row0 + 0u, M - 1u) * sAi;
-  let ar1 = dims.offA + min(row0 + 1u, M - 1u) * sAi;
-  let ar2 = dims.offA + min(row0 + 2u, M - 1u) * sAi;
-  let ar3 = dims.offA + min(row0 + 3u, M - 1u) * sAi;
-  let ar4 = dims.offA + min(row0 + 4u, M - 1u) * sAi;
-  let ar5 = dims.offA + min(row0 + 5u, M - 1u) * sAi;
-  let ar6 = dims.offA + min(row0 + 6u, M - 1u) * sAi;
-  let ar7 = dims.offA + min(row0 + 7u, M - 1u) * sAi;
-  let ar8 = dims.offA + min(row0 + 8u, M - 1u) * sAi;
-  let ar9 = dims.offA + min(row0 + 9u, M - 1u) * sAi;
-  let ar10 = dims.offA + min(row0 + 10u, M - 1u) * sAi;
-  let ar11 = dims.offA + min(row0 + 11u, M - 1u) * sAi;
-  let ar12 = dims.offA + min(row0 + 12u, M - 1u) * sAi;
-  let ar13 = dims.offA + min(row0 + 13u, M - 1u) * sAi;
-  let ar14 = dims.offA + min(row0 + 14u, M - 1u) * sAi;
-  let ar15 = dims.offA + min(row0 + 15u, M - 1u) * sAi;
+  var sr0 = vec2<u32>(min(row0 + 0u, M - 1u), 1u);
+  if (SHIFT_A) { sr0 = shifted(sr0.x); }
+  let ar0 = dims.offA + sr0.x * sAi; let am0 = f32(sr0.y);
+  var sr1 = vec2<u32>(min(row0 + 1u, M - 1u), 1u);
+  if (SHIFT_A) { sr1 = shifted(sr1.x); }
+  let ar1 = dims.offA + sr1.x * sAi; let am1 = f32(sr1.y);
+  var sr2 = vec2<u32>(min(row0 + 2u, M - 1u), 1u);
+  if (SHIFT_A) { sr2 = shifted(sr2.x); }
+  let ar2 = dims.offA + sr2.x * sAi; let am2 = f32(sr2.y);
+  var sr3 = vec2<u32>(min(row0 + 3u, M - 1u), 1u);
+  if (SHIFT_A) { sr3 = shifted(sr3.x); }
+  let ar3 = dims.offA + sr3.x * sAi; let am3 = f32(sr3.y);
+  var sr4 = vec2<u32>(min(row0 + 4u, M - 1u), 1u);
+  if (SHIFT_A) { sr4 = shifted(sr4.x); }
+  let ar4 = dims.offA + sr4.x * sAi; let am4 = f32(sr4.y);
+  var sr5 = vec2<u32>(min(row0 + 5u, M - 1u), 1u);
+  if (SHIFT_A) { sr5 = shifted(sr5.x); }
+  let ar5 = dims.offA + sr5.x * sAi; let am5 = f32(sr5.y);
+  var sr6 = vec2<u32>(min(row0 + 6u, M - 1u), 1u);
+  if (SHIFT_A) { sr6 = shifted(sr6.x); }
+  let ar6 = dims.offA + sr6.x * sAi; let am6 = f32(sr6.y);
+  var sr7 = vec2<u32>(min(row0 + 7u, M - 1u), 1u);
+  if (SHIFT_A) { sr7 = shifted(sr7.x); }
+  let ar7 = dims.offA + sr7.x * sAi; let am7 = f32(sr7.y);
+  var sr8 = vec2<u32>(min(row0 + 8u, M - 1u), 1u);
+  if (SHIFT_A) { sr8 = shifted(sr8.x); }
+  let ar8 = dims.offA + sr8.x * sAi; let am8 = f32(sr8.y);
+  var sr9 = vec2<u32>(min(row0 + 9u, M - 1u), 1u);
+  if (SHIFT_A) { sr9 = shifted(sr9.x); }
+  let ar9 = dims.offA + sr9.x * sAi; let am9 = f32(sr9.y);
+  var sr10 = vec2<u32>(min(row0 + 10u, M - 1u), 1u);
+  if (SHIFT_A) { sr10 = shifted(sr10.x); }
+  let ar10 = dims.offA + sr10.x * sAi; let am10 = f32(sr10.y);
+  var sr11 = vec2<u32>(min(row0 + 11u, M - 1u), 1u);
+  if (SHIFT_A) { sr11 = shifted(sr11.x); }
+  let ar11 = dims.offA + sr11.x * sAi; let am11 = f32(sr11.y);
+  var sr12 = vec2<u32>(min(row0 + 12u, M - 1u), 1u);
+  if (SHIFT_A) { sr12 = shifted(sr12.x); }
+  let ar12 = dims.offA + sr12.x * sAi; let am12 = f32(sr12.y);
+  var sr13 = vec2<u32>(min(row0 + 13u, M - 1u), 1u);
+  if (SHIFT_A) { sr13 = shifted(sr13.x); }
+  let ar13 = dims.offA + sr13.x * sAi; let am13 = f32(sr13.y);
+  var sr14 = vec2<u32>(min(row0 + 14u, M - 1u), 1u);
+  if (SHIFT_A) { sr14 = shifted(sr14.x); }
+  let ar14 = dims.offA + sr14.x * sAi; let am14 = f32(sr14.y);
+  var sr15 = vec2<u32>(min(row0 + 15u, M - 1u), 1u);
+  if (SHIFT_A) { sr15 = shifted(sr15.x); }
+  let ar15 = dims.offA + sr15.x * sAi; let am15 = f32(sr15.y);
   let bc0 = dims.offB + min(col0 + 0u, N - 1u) * sBj;
   let bc1 = dims.offB + min(col0 + 1u, N - 1u) * sBj;
   let bc2 = dims.offB + min(col0 + 2u, N - 1u) * sBj;
@@ -119,90 +169,94 @@ fn gemm_reg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
   var c15_0 = vec4<f32>(0.0); var c15_1 = vec4<f32>(0.0); var c15_2 = vec4<f32>(0.0); var c15_3 = vec4<f32>(0.0);
   var ka = 0u; var kb = 0u; var k = 0u;
   for (; k + 4u <= K; k = k + 4u) {
-    let ka0 = ka; let kb0 = kb;
-    let a0_0 = vec4<f32>(a[ar0 + ka0]);
-    let a1_0 = vec4<f32>(a[ar1 + ka0]);
-    let a2_0 = vec4<f32>(a[ar2 + ka0]);
-    let a3_0 = vec4<f32>(a[ar3 + ka0]);
-    let a4_0 = vec4<f32>(a[ar4 + ka0]);
-    let a5_0 = vec4<f32>(a[ar5 + ka0]);
-    let a6_0 = vec4<f32>(a[ar6 + ka0]);
-    let a7_0 = vec4<f32>(a[ar7 + ka0]);
-    let a8_0 = vec4<f32>(a[ar8 + ka0]);
-    let a9_0 = vec4<f32>(a[ar9 + ka0]);
-    let a10_0 = vec4<f32>(a[ar10 + ka0]);
-    let a11_0 = vec4<f32>(a[ar11 + ka0]);
-    let a12_0 = vec4<f32>(a[ar12 + ka0]);
-    let a13_0 = vec4<f32>(a[ar13 + ka0]);
-    let a14_0 = vec4<f32>(a[ar14 + ka0]);
-    let a15_0 = vec4<f32>(a[ar15 + ka0]);
-    let b0_0 = vec4<f32>(b[bc0 + kb0], b[bc1 + kb0], b[bc2 + kb0], b[bc3 + kb0]);
-    let b1_0 = vec4<f32>(b[bc4 + kb0], b[bc5 + kb0], b[bc6 + kb0], b[bc7 + kb0]);
-    let b2_0 = vec4<f32>(b[bc8 + kb0], b[bc9 + kb0], b[bc10 + kb0], b[bc11 + kb0]);
-    let b3_0 = vec4<f32>(b[bc12 + kb0], b[bc13 + kb0], b[bc14 + kb0], b[bc15 + kb0]);
-    let ka1 = ka + sAk; let kb1 = kb + sBk;
-    let a0_1 = vec4<f32>(a[ar0 + ka1]);
-    let a1_1 = vec4<f32>(a[ar1 + ka1]);
-    let a2_1 = vec4<f32>(a[ar2 + ka1]);
-    let a3_1 = vec4<f32>(a[ar3 + ka1]);
-    let a4_1 = vec4<f32>(a[ar4 + ka1]);
-    let a5_1 = vec4<f32>(a[ar5 + ka1]);
-    let a6_1 = vec4<f32>(a[ar6 + ka1]);
-    let a7_1 = vec4<f32>(a[ar7 + ka1]);
-    let a8_1 = vec4<f32>(a[ar8 + ka1]);
-    let a9_1 = vec4<f32>(a[ar9 + ka1]);
-    let a10_1 = vec4<f32>(a[ar10 + ka1]);
-    let a11_1 = vec4<f32>(a[ar11 + ka1]);
-    let a12_1 = vec4<f32>(a[ar12 + ka1]);
-    let a13_1 = vec4<f32>(a[ar13 + ka1]);
-    let a14_1 = vec4<f32>(a[ar14 + ka1]);
-    let a15_1 = vec4<f32>(a[ar15 + ka1]);
-    let b0_1 = vec4<f32>(b[bc0 + kb1], b[bc1 + kb1], b[bc2 + kb1], b[bc3 + kb1]);
-    let b1_1 = vec4<f32>(b[bc4 + kb1], b[bc5 + kb1], b[bc6 + kb1], b[bc7 + kb1]);
-    let b2_1 = vec4<f32>(b[bc8 + kb1], b[bc9 + kb1], b[bc10 + kb1], b[bc11 + kb1]);
-    let b3_1 = vec4<f32>(b[bc12 + kb1], b[bc13 + kb1], b[bc14 + kb1], b[bc15 + kb1]);
-    let ka2 = ka + sA2; let kb2 = kb + sB2;
-    let a0_2 = vec4<f32>(a[ar0 + ka2]);
-    let a1_2 = vec4<f32>(a[ar1 + ka2]);
-    let a2_2 = vec4<f32>(a[ar2 + ka2]);
-    let a3_2 = vec4<f32>(a[ar3 + ka2]);
-    let a4_2 = vec4<f32>(a[ar4 + ka2]);
-    let a5_2 = vec4<f32>(a[ar5 + ka2]);
-    let a6_2 = vec4<f32>(a[ar6 + ka2]);
-    let a7_2 = vec4<f32>(a[ar7 + ka2]);
-    let a8_2 = vec4<f32>(a[ar8 + ka2]);
-    let a9_2 = vec4<f32>(a[ar9 + ka2]);
-    let a10_2 = vec4<f32>(a[ar10 + ka2]);
-    let a11_2 = vec4<f32>(a[ar11 + ka2]);
-    let a12_2 = vec4<f32>(a[ar12 + ka2]);
-    let a13_2 = vec4<f32>(a[ar13 + ka2]);
-    let a14_2 = vec4<f32>(a[ar14 + ka2]);
-    let a15_2 = vec4<f32>(a[ar15 + ka2]);
-    let b0_2 = vec4<f32>(b[bc0 + kb2], b[bc1 + kb2], b[bc2 + kb2], b[bc3 + kb2]);
-    let b1_2 = vec4<f32>(b[bc4 + kb2], b[bc5 + kb2], b[bc6 + kb2], b[bc7 + kb2]);
-    let b2_2 = vec4<f32>(b[bc8 + kb2], b[bc9 + kb2], b[bc10 + kb2], b[bc11 + kb2]);
-    let b3_2 = vec4<f32>(b[bc12 + kb2], b[bc13 + kb2], b[bc14 + kb2], b[bc15 + kb2]);
-    let ka3 = ka + sA3; let kb3 = kb + sB3;
-    let a0_3 = vec4<f32>(a[ar0 + ka3]);
-    let a1_3 = vec4<f32>(a[ar1 + ka3]);
-    let a2_3 = vec4<f32>(a[ar2 + ka3]);
-    let a3_3 = vec4<f32>(a[ar3 + ka3]);
-    let a4_3 = vec4<f32>(a[ar4 + ka3]);
-    let a5_3 = vec4<f32>(a[ar5 + ka3]);
-    let a6_3 = vec4<f32>(a[ar6 + ka3]);
-    let a7_3 = vec4<f32>(a[ar7 + ka3]);
-    let a8_3 = vec4<f32>(a[ar8 + ka3]);
-    let a9_3 = vec4<f32>(a[ar9 + ka3]);
-    let a10_3 = vec4<f32>(a[ar10 + ka3]);
-    let a11_3 = vec4<f32>(a[ar11 + ka3]);
-    let a12_3 = vec4<f32>(a[ar12 + ka3]);
-    let a13_3 = vec4<f32>(a[ar13 + ka3]);
-    let a14_3 = vec4<f32>(a[ar14 + ka3]);
-    let a15_3 = vec4<f32>(a[ar15 + ka3]);
-    let b0_3 = vec4<f32>(b[bc0 + kb3], b[bc1 + kb3], b[bc2 + kb3], b[bc3 + kb3]);
-    let b1_3 = vec4<f32>(b[bc4 + kb3], b[bc5 + kb3], b[bc6 + kb3], b[bc7 + kb3]);
-    let b2_3 = vec4<f32>(b[bc8 + kb3], b[bc9 + kb3], b[bc10 + kb3], b[bc11 + kb3]);
-    let b3_3 = vec4<f32>(b[bc12 + kb3], b[bc13 + kb3], b[bc14 + kb3], b[bc15 + kb3]);
+    let ka0 = ka; var kb0 = kb; var bm0 = 1.0;
+    if (SHIFT_B) { let sk = shifted(k + 0u); kb0 = sk.x * sBk; bm0 = f32(sk.y); }
+    let a0_0 = vec4<f32>(a[ar0 + ka0] * am0);
+    let a1_0 = vec4<f32>(a[ar1 + ka0] * am1);
+    let a2_0 = vec4<f32>(a[ar2 + ka0] * am2);
+    let a3_0 = vec4<f32>(a[ar3 + ka0] * am3);
+    let a4_0 = vec4<f32>(a[ar4 + ka0] * am4);
+    let a5_0 = vec4<f32>(a[ar5 + ka0] * am5);
+    let a6_0 = vec4<f32>(a[ar6 + ka0] * am6);
+    let a7_0 = vec4<f32>(a[ar7 + ka0] * am7);
+    let a8_0 = vec4<f32>(a[ar8 + ka0] * am8);
+    let a9_0 = vec4<f32>(a[ar9 + ka0] * am9);
+    let a10_0 = vec4<f32>(a[ar10 + ka0] * am10);
+    let a11_0 = vec4<f32>(a[ar11 + ka0] * am11);
+    let a12_0 = vec4<f32>(a[ar12 + ka0] * am12);
+    let a13_0 = vec4<f32>(a[ar13 + ka0] * am13);
+    let a14_0 = vec4<f32>(a[ar14 + ka0] * am14);
+    let a15_0 = vec4<f32>(a[ar15 + ka0] * am15);
+    let b0_0 = bm0 * vec4<f32>(b[bc0 + kb0], b[bc1 + kb0], b[bc2 + kb0], b[bc3 + kb0]);
+    let b1_0 = bm0 * vec4<f32>(b[bc4 + kb0], b[bc5 + kb0], b[bc6 + kb0], b[bc7 + kb0]);
+    let b2_0 = bm0 * vec4<f32>(b[bc8 + kb0], b[bc9 + kb0], b[bc10 + kb0], b[bc11 + kb0]);
+    let b3_0 = bm0 * vec4<f32>(b[bc12 + kb0], b[bc13 + kb0], b[bc14 + kb0], b[bc15 + kb0]);
+    let ka1 = ka + sAk; var kb1 = kb + sBk; var bm1 = 1.0;
+    if (SHIFT_B) { let sk = shifted(k + 1u); kb1 = sk.x * sBk; bm1 = f32(sk.y); }
+    let a0_1 = vec4<f32>(a[ar0 + ka1] * am0);
+    let a1_1 = vec4<f32>(a[ar1 + ka1] * am1);
+    let a2_1 = vec4<f32>(a[ar2 + ka1] * am2);
+    let a3_1 = vec4<f32>(a[ar3 + ka1] * am3);
+    let a4_1 = vec4<f32>(a[ar4 + ka1] * am4);
+    let a5_1 = vec4<f32>(a[ar5 + ka1] * am5);
+    let a6_1 = vec4<f32>(a[ar6 + ka1] * am6);
+    let a7_1 = vec4<f32>(a[ar7 + ka1] * am7);
+    let a8_1 = vec4<f32>(a[ar8 + ka1] * am8);
+    let a9_1 = vec4<f32>(a[ar9 + ka1] * am9);
+    let a10_1 = vec4<f32>(a[ar10 + ka1] * am10);
+    let a11_1 = vec4<f32>(a[ar11 + ka1] * am11);
+    let a12_1 = vec4<f32>(a[ar12 + ka1] * am12);
+    let a13_1 = vec4<f32>(a[ar13 + ka1] * am13);
+    let a14_1 = vec4<f32>(a[ar14 + ka1] * am14);
+    let a15_1 = vec4<f32>(a[ar15 + ka1] * am15);
+    let b0_1 = bm1 * vec4<f32>(b[bc0 + kb1], b[bc1 + kb1], b[bc2 + kb1], b[bc3 + kb1]);
+    let b1_1 = bm1 * vec4<f32>(b[bc4 + kb1], b[bc5 + kb1], b[bc6 + kb1], b[bc7 + kb1]);
+    let b2_1 = bm1 * vec4<f32>(b[bc8 + kb1], b[bc9 + kb1], b[bc10 + kb1], b[bc11 + kb1]);
+    let b3_1 = bm1 * vec4<f32>(b[bc12 + kb1], b[bc13 + kb1], b[bc14 + kb1], b[bc15 + kb1]);
+    let ka2 = ka + sA2; var kb2 = kb + sB2; var bm2 = 1.0;
+    if (SHIFT_B) { let sk = shifted(k + 2u); kb2 = sk.x * sBk; bm2 = f32(sk.y); }
+    let a0_2 = vec4<f32>(a[ar0 + ka2] * am0);
+    let a1_2 = vec4<f32>(a[ar1 + ka2] * am1);
+    let a2_2 = vec4<f32>(a[ar2 + ka2] * am2);
+    let a3_2 = vec4<f32>(a[ar3 + ka2] * am3);
+    let a4_2 = vec4<f32>(a[ar4 + ka2] * am4);
+    let a5_2 = vec4<f32>(a[ar5 + ka2] * am5);
+    let a6_2 = vec4<f32>(a[ar6 + ka2] * am6);
+    let a7_2 = vec4<f32>(a[ar7 + ka2] * am7);
+    let a8_2 = vec4<f32>(a[ar8 + ka2] * am8);
+    let a9_2 = vec4<f32>(a[ar9 + ka2] * am9);
+    let a10_2 = vec4<f32>(a[ar10 + ka2] * am10);
+    let a11_2 = vec4<f32>(a[ar11 + ka2] * am11);
+    let a12_2 = vec4<f32>(a[ar12 + ka2] * am12);
+    let a13_2 = vec4<f32>(a[ar13 + ka2] * am13);
+    let a14_2 = vec4<f32>(a[ar14 + ka2] * am14);
+    let a15_2 = vec4<f32>(a[ar15 + ka2] * am15);
+    let b0_2 = bm2 * vec4<f32>(b[bc0 + kb2], b[bc1 + kb2], b[bc2 + kb2], b[bc3 + kb2]);
+    let b1_2 = bm2 * vec4<f32>(b[bc4 + kb2], b[bc5 + kb2], b[bc6 + kb2], b[bc7 + kb2]);
+    let b2_2 = bm2 * vec4<f32>(b[bc8 + kb2], b[bc9 + kb2], b[bc10 + kb2], b[bc11 + kb2]);
+    let b3_2 = bm2 * vec4<f32>(b[bc12 + kb2], b[bc13 + kb2], b[bc14 + kb2], b[bc15 + kb2]);
+    let ka3 = ka + sA3; var kb3 = kb + sB3; var bm3 = 1.0;
+    if (SHIFT_B) { let sk = shifted(k + 3u); kb3 = sk.x * sBk; bm3 = f32(sk.y); }
+    let a0_3 = vec4<f32>(a[ar0 + ka3] * am0);
+    let a1_3 = vec4<f32>(a[ar1 + ka3] * am1);
+    let a2_3 = vec4<f32>(a[ar2 + ka3] * am2);
+    let a3_3 = vec4<f32>(a[ar3 + ka3] * am3);
+    let a4_3 = vec4<f32>(a[ar4 + ka3] * am4);
+    let a5_3 = vec4<f32>(a[ar5 + ka3] * am5);
+    let a6_3 = vec4<f32>(a[ar6 + ka3] * am6);
+    let a7_3 = vec4<f32>(a[ar7 + ka3] * am7);
+    let a8_3 = vec4<f32>(a[ar8 + ka3] * am8);
+    let a9_3 = vec4<f32>(a[ar9 + ka3] * am9);
+    let a10_3 = vec4<f32>(a[ar10 + ka3] * am10);
+    let a11_3 = vec4<f32>(a[ar11 + ka3] * am11);
+    let a12_3 = vec4<f32>(a[ar12 + ka3] * am12);
+    let a13_3 = vec4<f32>(a[ar13 + ka3] * am13);
+    let a14_3 = vec4<f32>(a[ar14 + ka3] * am14);
+    let a15_3 = vec4<f32>(a[ar15 + ka3] * am15);
+    let b0_3 = bm3 * vec4<f32>(b[bc0 + kb3], b[bc1 + kb3], b[bc2 + kb3], b[bc3 + kb3]);
+    let b1_3 = bm3 * vec4<f32>(b[bc4 + kb3], b[bc5 + kb3], b[bc6 + kb3], b[bc7 + kb3]);
+    let b2_3 = bm3 * vec4<f32>(b[bc8 + kb3], b[bc9 + kb3], b[bc10 + kb3], b[bc11 + kb3]);
+    let b3_3 = bm3 * vec4<f32>(b[bc12 + kb3], b[bc13 + kb3], b[bc14 + kb3], b[bc15 + kb3]);
     c0_0 = fma(a0_3, b0_3, fma(a0_2, b0_2, fma(a0_1, b0_1, fma(a0_0, b0_0, c0_0))));
     c0_1 = fma(a0_3, b1_3, fma(a0_2, b1_2, fma(a0_1, b1_1, fma(a0_0, b1_0, c0_1))));
     c0_2 = fma(a0_3, b2_3, fma(a0_2, b2_2, fma(a0_1, b2_1, fma(a0_0, b2_0, c0_2))));
@@ -270,27 +324,28 @@ fn gemm_reg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
     ka = ka + sA4; kb = kb + sB4;
   }
   for (; k < K; k = k + 1u) {
-    let ka0 = ka; let kb0 = kb;
-    let a0_0 = vec4<f32>(a[ar0 + ka0]);
-    let a1_0 = vec4<f32>(a[ar1 + ka0]);
-    let a2_0 = vec4<f32>(a[ar2 + ka0]);
-    let a3_0 = vec4<f32>(a[ar3 + ka0]);
-    let a4_0 = vec4<f32>(a[ar4 + ka0]);
-    let a5_0 = vec4<f32>(a[ar5 + ka0]);
-    let a6_0 = vec4<f32>(a[ar6 + ka0]);
-    let a7_0 = vec4<f32>(a[ar7 + ka0]);
-    let a8_0 = vec4<f32>(a[ar8 + ka0]);
-    let a9_0 = vec4<f32>(a[ar9 + ka0]);
-    let a10_0 = vec4<f32>(a[ar10 + ka0]);
-    let a11_0 = vec4<f32>(a[ar11 + ka0]);
-    let a12_0 = vec4<f32>(a[ar12 + ka0]);
-    let a13_0 = vec4<f32>(a[ar13 + ka0]);
-    let a14_0 = vec4<f32>(a[ar14 + ka0]);
-    let a15_0 = vec4<f32>(a[ar15 + ka0]);
-    let b0_0 = vec4<f32>(b[bc0 + kb0], b[bc1 + kb0], b[bc2 + kb0], b[bc3 + kb0]);
-    let b1_0 = vec4<f32>(b[bc4 + kb0], b[bc5 + kb0], b[bc6 + kb0], b[bc7 + kb0]);
-    let b2_0 = vec4<f32>(b[bc8 + kb0], b[bc9 + kb0], b[bc10 + kb0], b[bc11 + kb0]);
-    let b3_0 = vec4<f32>(b[bc12 + kb0], b[bc13 + kb0], b[bc14 + kb0], b[bc15 + kb0]);
+    let ka0 = ka; var kb0 = kb; var bm0 = 1.0;
+    if (SHIFT_B) { let sk = shifted(k + 0u); kb0 = sk.x * sBk; bm0 = f32(sk.y); }
+    let a0_0 = vec4<f32>(a[ar0 + ka0] * am0);
+    let a1_0 = vec4<f32>(a[ar1 + ka0] * am1);
+    let a2_0 = vec4<f32>(a[ar2 + ka0] * am2);
+    let a3_0 = vec4<f32>(a[ar3 + ka0] * am3);
+    let a4_0 = vec4<f32>(a[ar4 + ka0] * am4);
+    let a5_0 = vec4<f32>(a[ar5 + ka0] * am5);
+    let a6_0 = vec4<f32>(a[ar6 + ka0] * am6);
+    let a7_0 = vec4<f32>(a[ar7 + ka0] * am7);
+    let a8_0 = vec4<f32>(a[ar8 + ka0] * am8);
+    let a9_0 = vec4<f32>(a[ar9 + ka0] * am9);
+    let a10_0 = vec4<f32>(a[ar10 + ka0] * am10);
+    let a11_0 = vec4<f32>(a[ar11 + ka0] * am11);
+    let a12_0 = vec4<f32>(a[ar12 + ka0] * am12);
+    let a13_0 = vec4<f32>(a[ar13 + ka0] * am13);
+    let a14_0 = vec4<f32>(a[ar14 + ka0] * am14);
+    let a15_0 = vec4<f32>(a[ar15 + ka0] * am15);
+    let b0_0 = bm0 * vec4<f32>(b[bc0 + kb0], b[bc1 + kb0], b[bc2 + kb0], b[bc3 + kb0]);
+    let b1_0 = bm0 * vec4<f32>(b[bc4 + kb0], b[bc5 + kb0], b[bc6 + kb0], b[bc7 + kb0]);
+    let b2_0 = bm0 * vec4<f32>(b[bc8 + kb0], b[bc9 + kb0], b[bc10 + kb0], b[bc11 + kb0]);
+    let b3_0 = bm0 * vec4<f32>(b[bc12 + kb0], b[bc13 + kb0], b[bc14 + kb0], b[bc15 + kb0]);
     c0_0 = fma(a0_0, b0_0, c0_0);
     c0_1 = fma(a0_0, b1_0, c0_1);
     c0_2 = fma(a0_0, b2_0, c0_2);
@@ -485,13 +540,25 @@ fn gemm_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
       if (TRANS_A) { kk = idx / TILE; rr = idx % TILE; } else { rr = idx / BK; kk = idx % BK; }
       let gi = rowT + rr; let gk = k0 + kk;
       var va = 0.0;
-      if (gi < M && gk < K) { va = a[dims.offA + gi * sAi + gk * sAk]; }
+      if (gi < M && gk < K) {
+        var ai = gi; var ak = gk; var ok = 1u;
+        if (SHIFT_A) {
+          if (TRANS_A) { let s = shifted(gk); ak = s.x; ok = s.y; } else { let s = shifted(gi); ai = s.x; ok = s.y; }
+        }
+        if (ok != 0u) { va = a[dims.offA + ai * sAi + ak * sAk]; }
+      }
       tA[kk][rr] = va;
       var kb: u32; var cc: u32;
       if (TRANS_B) { cc = idx / BK; kb = idx % BK; } else { kb = idx / TILE; cc = idx % TILE; }
       let gj = colT + cc; let gkb = k0 + kb;
       var vb = 0.0;
-      if (gj < N && gkb < K) { vb = b[dims.offB + gj * sBj + gkb * sBk]; }
+      if (gj < N && gkb < K) {
+        var bj = gj; var bk = gkb; var ok = 1u;
+        if (SHIFT_B) {
+          if (TRANS_B) { let s = shifted(gj); bj = s.x; ok = s.y; } else { let s = shifted(gkb); bk = s.x; ok = s.y; }
+        }
+        if (ok != 0u) { vb = b[dims.offB + bj * sBj + bk * sBk]; }
+      }
       tB[kb][cc] = vb;
     }
     workgroupBarrier();

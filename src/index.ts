@@ -21,6 +21,7 @@ export {
   dropoutMaskCpu,
   type GemmOptions,
   type GemmVariant,
+  type GemmShift,
   type DropoutMask,
 } from './ops.js';
 export { registerShader, shaderSources } from './shaders.js';

@@ -41,6 +41,14 @@ export interface GemmOptions {
   bias?: Tensor;
   /** Kernel choice (default `'auto'`: by adapter). */
   variant?: GemmVariant;
+  /**
+   * A causal convolution's tap, gathered by index: the shifted operand's
+   * stored row p reads row p - shift (p + shift with `ahead`) inside blocks
+   * of `period` rows, zero where that leaves the block. `shiftA` needs A not
+   * transposed (a shift per output row); `shiftB` needs B not transposed (a shift per k).
+   */
+  shiftA?: GemmShift;
+  shiftB?: GemmShift;
   /** Sub-matrix sizes and row strides, for views inside larger matrices; default from the shapes. */
   M?: number;
   N?: number;
@@ -59,13 +67,19 @@ export interface GemmOptions {
  */
 export type GemmVariant = 'auto' | 'reg' | 'tiled';
 
+export interface GemmShift {
+  shift: number;
+  period: number;
+  ahead?: boolean;
+}
+
 const gemmDescs = new Map<string, KernelDesc>();
 
-function gemmDesc(rt: Runtime, transA: boolean, transB: boolean, variant: GemmVariant, N: number): KernelDesc {
+function gemmDesc(rt: Runtime, transA: boolean, transB: boolean, variant: GemmVariant, N: number, shiftA: boolean, shiftB: boolean): KernelDesc {
   const kind = variant === 'auto' ? (rt.isCpu ? 'reg' : 'tiled') : variant;
   // gemm_reg: narrow outputs (N <= 32) waste lanes across columns; stack the workgroup along rows instead.
   const narrow = kind === 'reg' && N <= 32;
-  const key = `${transA}${transB}${kind}${narrow}`;
+  const key = `${transA}${transB}${kind}${narrow}${shiftA}${shiftB}`;
   let d = gemmDescs.get(key);
   if (!d) {
     const TM = shaderConst('gemm', 'TM');
@@ -74,10 +88,13 @@ function gemmDesc(rt: Runtime, transA: boolean, transB: boolean, variant: GemmVa
     const [WG_X, WG_Y] = narrow ? [1, 4] : [4, 1];
     const lay = (rows: number, cols: number, ld: number) => (rows - 1) * ld + cols;
     d = {
-      name: `gemm_${transA ? 't' : 'n'}${transB ? 't' : 'n'}${kind === 'tiled' ? '_tiled' : ''}`,
+      name: `gemm_${transA ? 't' : 'n'}${transB ? 't' : 'n'}${shiftA ? '_shiftA' : ''}${shiftB ? '_shiftB' : ''}${kind === 'tiled' ? '_tiled' : ''}`,
       shader: 'gemm',
       entry: kind === 'tiled' ? 'gemm_tiled' : 'gemm_reg',
-      overrides: kind === 'tiled' ? { TRANS_A: transA, TRANS_B: transB } : { TRANS_A: transA, TRANS_B: transB, WG_X, WG_Y },
+      overrides:
+        kind === 'tiled'
+          ? { TRANS_A: transA, TRANS_B: transB, SHIFT_A: shiftA, SHIFT_B: shiftB }
+          : { TRANS_A: transA, TRANS_B: transB, SHIFT_A: shiftA, SHIFT_B: shiftB, WG_X, WG_Y },
       layout: 'module',
       grid: kind === 'tiled' ? (p: Params) => [cdiv(p.N!, TILE), cdiv(p.M!, TILE)] : (p: Params) => [cdiv(p.N!, WG_X * TN), cdiv(p.M!, WG_Y * TM)],
       extents: (p: Params) => ({
@@ -128,7 +145,17 @@ export function gemmDispatch(rt: Runtime, c: Tensor, a: Tensor, b: Tensor, o: Ge
   if (o.bias && o.bias.size !== N) {
     throw new Error(`gemm: bias must have N=${N} elements, got ${o.bias.label} ${fmtShape(o.bias.shape)}`);
   }
+  const sh = o.shiftA ?? o.shiftB;
+  if (o.shiftA && o.shiftB) throw new Error('gemm: shiftA and shiftB cannot both be set');
+  if (o.shiftA && transA) throw new Error('gemm: shiftA needs A not transposed (transA: false)');
+  if (o.shiftB && transB) throw new Error('gemm: shiftB needs B not transposed (transB: false)');
+  if (sh && (!Number.isInteger(sh.shift) || sh.shift < 0 || !Number.isInteger(sh.period) || sh.period < 1)) {
+    throw new Error(`gemm: a shift needs an integer shift >= 0 and period >= 1, got ${JSON.stringify(sh)}`);
+  }
   const params: Params = {
+    shift: sh?.shift ?? 0,
+    period: sh?.period ?? 1,
+    ahead: sh?.ahead ? 1 : 0,
     M,
     N,
     K,
@@ -139,7 +166,7 @@ export function gemmDispatch(rt: Runtime, c: Tensor, a: Tensor, b: Tensor, o: Ge
     beta: o.beta ?? 0,
     hasBias: o.bias ? 1 : 0,
   };
-  return rt.bind(gemmDesc(rt, transA, transB, o.variant ?? 'auto', N), { c, a, b, bias: o.bias ?? a }, params);
+  return rt.bind(gemmDesc(rt, transA, transB, o.variant ?? 'auto', N, !!o.shiftA, !!o.shiftB), { c, a, b, bias: o.bias ?? a }, params);
 }
 
 /** Records `c = alpha * op(a) @ op(b) (+ bias) (+ beta * c)`. */

@@ -32,6 +32,7 @@ struct GemmDims {
   offA: u32, offB: u32, offC: u32, offBias: u32,
   alpha: f32, beta: f32,
   hasBias: u32,
+  shift: u32, period: u32, ahead: u32,   // SHIFT_A / SHIFT_B: see shifted()
 }
 @group(0) @binding(0) var<storage, read_write> c: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -40,6 +41,12 @@ struct GemmDims {
 @group(0) @binding(4) var<uniform> dims: GemmDims;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+// SHIFT_A / SHIFT_B: the operand's stored row p reads row p - shift (p + shift when ahead != 0)
+// within blocks of \`period\` rows (sequences of a [B*T, C] matrix), and zero where that leaves the
+// block: a causal convolution's tap, gathered by index. gemm_reg takes SHIFT_A only with A not
+// transposed (a shift per output row) and SHIFT_B only with B not transposed (a shift per k).
+override SHIFT_A: bool = false;
+override SHIFT_B: bool = false;
 override WG_X: u32 = 4u;
 override WG_Y: u32 = 1u;
 const TM: u32 = ${TM}u;
@@ -55,6 +62,17 @@ fn storeRow4(row: u32, col: u32, v: vec4<f32>, N: u32, beta: f32) {
       c[base + t] = o;
     }
   }
+}
+
+// (source stored row, 1 if it exists else 0) for stored row p under the shift.
+fn shifted(p: u32) -> vec2<u32> {
+  let t = p % dims.period;
+  if (dims.ahead != 0u) {
+    let ok = t + dims.shift < dims.period;
+    return vec2<u32>(select(p, p + dims.shift, ok), u32(ok));
+  }
+  let ok = t >= dims.shift;
+  return vec2<u32>(select(p, p - dims.shift, ok), u32(ok));
 }
 
 fn biasAt(col: u32, N: u32) -> f32 {
@@ -73,16 +91,21 @@ fn gemm_reg(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
   var sBj = 1u; var sBk = dims.ldb;
   if (TRANS_B) { sBj = dims.ldb; sBk = 1u; }`);
 for (let u = 2; u <= U; u++) L.push(`  let sA${u} = ${u}u * sAk; let sB${u} = ${u}u * sBk;`);
-for (let r = 0; r < TM; r++) L.push(`  let ar${r} = dims.offA + min(row0 + ${r}u, M - 1u) * sAi;`);
+for (let r = 0; r < TM; r++) {
+  L.push(`  var sr${r} = vec2<u32>(min(row0 + ${r}u, M - 1u), 1u);`);
+  L.push(`  if (SHIFT_A) { sr${r} = shifted(sr${r}.x); }`);
+  L.push(`  let ar${r} = dims.offA + sr${r}.x * sAi; let am${r} = f32(sr${r}.y);`);
+}
 for (let j = 0; j < TN; j++) L.push(`  let bc${j} = dims.offB + min(col0 + ${j}u, N - 1u) * sBj;`);
 for (let r = 0; r < TM; r++) L.push(`  var ` + Array.from({ length: Q }, (_, q) => `c${r}_${q} = vec4<f32>(0.0);`).join(' var '));
 const body = (UU, ind) => {
   const out = [];
   for (let u = 0; u < UU; u++) {
     const ko = u === 0 ? '' : u === 1 ? ' + sAk' : ` + sA${u}`, kbo = u === 0 ? '' : u === 1 ? ' + sBk' : ` + sB${u}`;
-    out.push(`${ind}let ka${u} = ka${ko}; let kb${u} = kb${kbo};`);
-    for (let r = 0; r < TM; r++) out.push(`${ind}let a${r}_${u} = vec4<f32>(a[ar${r} + ka${u}]);`);
-    for (let q = 0; q < Q; q++) out.push(`${ind}let b${q}_${u} = vec4<f32>(` + [0, 1, 2, 3].map((t) => `b[bc${4 * q + t} + kb${u}]`).join(', ') + `);`);
+    out.push(`${ind}let ka${u} = ka${ko}; var kb${u} = kb${kbo}; var bm${u} = 1.0;`);
+    out.push(`${ind}if (SHIFT_B) { let sk = shifted(k + ${u}u); kb${u} = sk.x * sBk; bm${u} = f32(sk.y); }`);
+    for (let r = 0; r < TM; r++) out.push(`${ind}let a${r}_${u} = vec4<f32>(a[ar${r} + ka${u}] * am${r});`);
+    for (let q = 0; q < Q; q++) out.push(`${ind}let b${q}_${u} = bm${u} * vec4<f32>(` + [0, 1, 2, 3].map((t) => `b[bc${4 * q + t} + kb${u}]`).join(', ') + `);`);
   }
   for (let r = 0; r < TM; r++) for (let q = 0; q < Q; q++) {
     let e = `c${r}_${q}`;
@@ -133,13 +156,25 @@ fn gemm_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
       if (TRANS_A) { kk = idx / TILE; rr = idx % TILE; } else { rr = idx / BK; kk = idx % BK; }
       let gi = rowT + rr; let gk = k0 + kk;
       var va = 0.0;
-      if (gi < M && gk < K) { va = a[dims.offA + gi * sAi + gk * sAk]; }
+      if (gi < M && gk < K) {
+        var ai = gi; var ak = gk; var ok = 1u;
+        if (SHIFT_A) {
+          if (TRANS_A) { let s = shifted(gk); ak = s.x; ok = s.y; } else { let s = shifted(gi); ai = s.x; ok = s.y; }
+        }
+        if (ok != 0u) { va = a[dims.offA + ai * sAi + ak * sAk]; }
+      }
       tA[kk][rr] = va;
       var kb: u32; var cc: u32;
       if (TRANS_B) { cc = idx / BK; kb = idx % BK; } else { kb = idx / TILE; cc = idx % TILE; }
       let gj = colT + cc; let gkb = k0 + kb;
       var vb = 0.0;
-      if (gj < N && gkb < K) { vb = b[dims.offB + gj * sBj + gkb * sBk]; }
+      if (gj < N && gkb < K) {
+        var bj = gj; var bk = gkb; var ok = 1u;
+        if (SHIFT_B) {
+          if (TRANS_B) { let s = shifted(gj); bj = s.x; ok = s.y; } else { let s = shifted(gkb); bk = s.x; ok = s.y; }
+        }
+        if (ok != 0u) { vb = b[dims.offB + bj * sBj + bk * sBk]; }
+      }
       tB[kb][cc] = vb;
     }
     workgroupBarrier();

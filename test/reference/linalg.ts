@@ -66,3 +66,18 @@ export const fillRef = (n: number, v: number): Float64Array => new Float64Array(
 export const scaleRef = (y: ArrayLike<number>, a: number): Float64Array => Float64Array.from(y, (v) => a * v);
 export const axpyRef = (y: ArrayLike<number>, a: number, x: ArrayLike<number>): Float64Array =>
   Float64Array.from(y, (v, i) => v + a * x[i]!);
+
+/**
+ * Rows of a [rows, cols] matrix (row stride ld) shifted inside blocks of `period`
+ * rows: row p takes row p - shift (p + shift if ahead), or zeros where that leaves the block.
+ */
+export function shiftRowsRef(m: ArrayLike<number>, rows: number, cols: number, ld: number, shift: number, period: number, ahead: boolean): Float64Array {
+  const out = new Float64Array(rows * ld);
+  for (let p = 0; p < rows; p++) {
+    const t = p % period;
+    const src = ahead ? p + shift : p - shift;
+    const ok = ahead ? t + shift < period : t >= shift;
+    for (let j = 0; j < cols; j++) out[p * ld + j] = ok ? m[src * ld + j]! : 0;
+  }
+  return out;
+}

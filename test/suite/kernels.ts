@@ -5,7 +5,7 @@
  */
 import type { Runtime, Tensor } from '../../src/index.js';
 import { axpy, colSum, copy, fill, gemm, relu, reluBackward, scale, sumSquares, swapAxes } from '../../src/index.js';
-import { axpyRef, colSumRef, fillRef, gemmRef, scaleRef, sumSquaresRef } from '../reference/linalg.js';
+import { axpyRef, colSumRef, fillRef, gemmRef, scaleRef, shiftRowsRef, sumSquaresRef } from '../reference/linalg.js';
 import { U32, expectClose, rng, uniform } from './check.js';
 
 export interface Case {
@@ -95,6 +95,31 @@ const gemmViewsCase: Case = {
     for (const t of [aT, b, cT]) t.buffer.destroy();
   },
 };
+
+/** A causal-convolution tap: one operand's rows shifted inside blocks of `period` rows (sequences). */
+function gemmShiftCase(which: 'A' | 'B', ahead: boolean, variant: 'reg' | 'tiled'): Case {
+  return {
+    name: `gemm shift${which} ${ahead ? 'ahead' : 'back'} [${variant}]`,
+    async run(rt, seed) {
+      const r = rng(seed);
+      const period = 7;
+      const [M, N, K] = which === 'A' ? [4 * period, 19, 13] : [11, 17, 3 * period];
+      const shift = 3;
+      const aData = uniform(r, M * K);
+      const bData = uniform(r, K * N);
+      const a = rt.tensor(aData, [M, K], 'a');
+      const b = rt.tensor(bData, [K, N], 'b');
+      const c = rt.tensor(nan(M * N), [M, N], 'c');
+      const sh = { shift, period, ahead };
+      gemm(rt, c, a, b, which === 'A' ? { shiftA: sh, variant } : { shiftB: sh, variant });
+      const aRef = which === 'A' ? shiftRowsRef(aData, M, K, K, shift, period, ahead) : aData;
+      const bRef = which === 'B' ? shiftRowsRef(bData, K, N, N, shift, period, ahead) : bData;
+      const ref = gemmRef(aRef, bRef, new Float64Array(M * N), { M, N, K, transA: false, transB: false, alpha: 1, beta: 0, lda: K, ldb: N, ldc: N });
+      expectClose(`gemm shift${which}`, await c.read(), ref, gemmTol(K), seed);
+      for (const t of [a, b, c]) t.buffer.destroy();
+    },
+  };
+}
 
 /** Sizes: 1, a prime, a few workgroups, and one past 65535 workgroups (folded 2-D grid). */
 const EW_SIZES = [1, 13, 4163, 65535 * 64 + 77];
@@ -258,6 +283,7 @@ export const kernelCases: Case[] = [
   gemmCase(67, 5, 33, false, true, true, 'reg'),
   gemmCase(40, 32, 300, true, false, false, 'reg'),
   gemmViewsCase,
+  ...(['reg', 'tiled'] as const).flatMap((v) => [gemmShiftCase('A', false, v), gemmShiftCase('A', true, v), gemmShiftCase('B', false, v), gemmShiftCase('B', true, v)]),
   ...EW_SIZES.map(elementwiseCase),
   ...COLSUM_SHAPES.map(([M, N]) => colSumCase(M, N)),
   colSumGroupsCase,

@@ -1,0 +1,563 @@
+/**
+ * WaveNet: one training step, ours vs TensorFlow.js on its 'webgpu' backend,
+ * and generation speed, our fast generation vs naive generation, in the same
+ * page and on the same adapter. Run by `npm run bench:wavenet`
+ * (bench/run.js); also works opened by hand from `npx vite` at
+ * /bench/wavenet.html.
+ *
+ * 1. Training step. B=16, T=256, C_in=1, residual = dilation = skip = 32,
+ *    dilations [1, 2, 4, 8] x 2 stacks, kernel 2, 256 logits; softmax
+ *    cross-entropy at every (b, t) against random integer targets, mean over
+ *    B*T; gradients of every parameter, no optimizer update.
+ *    Ours: `zeroGrad`, `forward`, the loss gradient
+ *    dy = (softmax(y) - onehot(target)) / (B*T) (and the per-position loss)
+ *    by a small WGSL kernel registered here (`registerShader`), `backward`,
+ *    all in one `rt.step`, then `await rt.sync()`.
+ *    TF.js: the same model as TF.js users build it (tf.conv1d has no causal
+ *    padding and no gradient for dilation): the dilated causal convolution as
+ *    pad-left-by-d along time, slice, one matMul per tap (filter and gate
+ *    weights side by side, [R, 2Dc]), add; residual, skip and the
+ *    relu-1x1-relu-1x1 head as matMuls; `tf.losses.softmaxCrossEntropy`;
+ *    gradients by `tf.variableGrads`. Channels-last [B*T, C] activations.
+ *    Both sides start from our weights (copied, transposed into TF.js's
+ *    layout); one step each is compared (loss and every gradient) before timing.
+ *
+ * 2. Generation, B=1, C_in=1 (input: 'mulaw'), 256 outputs, same channels,
+ *    1, 2 and 4 stacks of [1, 2, 4, 8]. Fast: `net.generate(n, { mode:
+ *    'sample', input: 'mulaw', chunk })` then `await rt.sync()`. Naive: per
+ *    sample, upload the last receptive-field window [1, 1, RF], `forward` in
+ *    one `rt.step`, read the output back, argmax of the last column on the
+ *    CPU, mu-law decode, shift it in. Cross-check: the naive samples equal
+ *    `generate(n, { mode: 'argmax', prefix })` from the same window.
+ *
+ * Each timed step ends by waiting for the GPU: ours `await rt.sync()`, TF.js
+ * its queue submitted and `onSubmittedWorkDone()` awaited (no read-back).
+ * Dispatches and submits are counted for both sides by wrapping
+ * `dispatchWorkgroups(Indirect)` and `GPUQueue.submit` in wavenet.html.
+ *
+ * URL: `?steps=7&tfSteps=3&warmup=2&genN=2000&naiveN=60&chunk=256&stacks=1,2,4&only=train|generate`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { WaveNet, createRuntime, muLawDecode, receptiveField, registerShader, type KernelDesc, type Runtime, type Tensor } from '../src/index.js';
+
+const B = 16;
+const T = 256;
+const CH = 32; // residual = dilation = skip channels
+const OUT = 256;
+const DIL = [1, 2, 4, 8];
+const STACKS = 2;
+const KS = 2;
+const N = B * T;
+
+interface GpuCount {
+  dispatches: number;
+  submits: number;
+  buffers: number;
+  bindGroups: number;
+}
+
+/** What the page leaves for bench/run.js to read; __gpuCount is set by wavenet.html. */
+const page = window as unknown as {
+  __adapter?: Record<string, unknown>;
+  __results?: { rows: Row[]; checks: Record<string, unknown>; settings: Record<string, unknown> };
+  __done?: boolean;
+  __gpuCount?: GpuCount;
+};
+
+const params = new URLSearchParams(location.search);
+const steps = Math.max(5, Number(params.get('steps') ?? 7));
+const tfSteps = Math.max(3, Number(params.get('tfSteps') ?? 3));
+const warmup = Math.max(1, Number(params.get('warmup') ?? 2));
+const genN = Number(params.get('genN') ?? 2000);
+const genReps = Math.max(1, Number(params.get('genReps') ?? 3));
+const naiveN = Number(params.get('naiveN') ?? 60);
+const chunk = Number(params.get('chunk') ?? 256);
+const stackList = (params.get('stacks') ?? '1,2,4').split(',').map(Number);
+const only = params.get('only');
+const log = document.getElementById('log')!;
+const say = (s: string) => {
+  log.textContent += s + '\n';
+  console.log(s);
+};
+
+export interface Stats {
+  /** ms per step (train) or per run (generation), median. */
+  ms: number;
+  all: number[];
+  dispatches: number;
+  submits: number;
+  allocations?: number;
+}
+
+/** One line of the table: ours vs a baseline (TF.js for training, naive generation). */
+export interface Row {
+  case: 'train' | 'generate';
+  config: string;
+  baseline: 'tf.js' | 'naive';
+  /** 'ms/step' (lower is better) or 'samples/s' (higher is better). */
+  unit: 'ms/step' | 'samples/s';
+  ours: number;
+  base: number;
+  /** How many times ours is faster. */
+  ratio: number;
+  /** Per step (train) or per sample (generation). */
+  oursDispatches: number;
+  baseDispatches: number;
+  oursSubmits: number;
+  baseSubmits: number;
+  layers: number;
+  receptiveField: number;
+  /** Generation: ms per sample and per layer per sample. */
+  fastMsPerSample?: number;
+  fastUsPerLayerSample?: number;
+  naiveMsPerSample?: number;
+  detail: Record<string, unknown>;
+}
+
+function randomData(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (ours.length !== ref.length) throw new Error(`length ${ours.length} vs ${ref.length}`);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    d = Math.max(d, Math.abs(ours[i]! - ref[i]!));
+    m = Math.max(m, Math.abs(ref[i]!));
+  }
+  return d / Math.max(m, 1e-30);
+}
+
+const gpuCount = (): GpuCount => ({ ...page.__gpuCount! });
+
+/** The parts of TF.js's WebGPUBackend used to end a batch the way its own read-back does. */
+interface TfWebGPUBackend {
+  device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+/** Submits what TF.js has recorded and waits for the queue (as bench/recurrent.ts). */
+async function tfFinish(backend: TfWebGPUBackend): Promise<void> {
+  if (backend.commandEncoder) {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
+  await backend.device.queue.onSubmittedWorkDone();
+}
+
+/** Median ms of `n` runs after `warm` more, counting GPU calls per run. */
+async function time(run: () => unknown, finish: () => Promise<void>, n: number, warm: number): Promise<Stats> {
+  for (let i = 0; i < warm; i++) {
+    run();
+    await finish();
+  }
+  const all: number[] = [];
+  let dispatches = -1;
+  let submits = -1;
+  let allocations = 0;
+  for (let i = 0; i < n; i++) {
+    const c0 = gpuCount();
+    const t0 = performance.now();
+    run();
+    await finish();
+    all.push(performance.now() - t0);
+    const c1 = gpuCount();
+    allocations += c1.buffers - c0.buffers + c1.bindGroups - c0.bindGroups;
+    const d = c1.dispatches - c0.dispatches;
+    const s = c1.submits - c0.submits;
+    if (dispatches >= 0 && (d !== dispatches || s !== submits)) say(`  note: run ${i} made ${d} dispatches, ${s} submits (run 0: ${dispatches}, ${submits})`);
+    if (i === 0) [dispatches, submits] = [d, s];
+  }
+  return { ms: median(all), all, dispatches, submits, allocations };
+}
+
+// ------------------------------------------------------------ loss kernel
+
+/**
+ * Softmax cross-entropy over C classes of y [B, C, T] (our output layout)
+ * against integer targets (stored as f32) [B*T]: dy = (softmax - onehot) * invN,
+ * and the per-position loss (log-sum-exp - y[target]) for the check.
+ * One invocation per (b, t); neighbouring invocations read neighbouring t.
+ */
+const LOSS_WGSL = /* wgsl */ `
+struct LossDims {
+  B: u32, T: u32, C: u32, invN: f32,
+  offDy: u32, offLossv: u32, offY: u32, offTgt: u32,
+}
+@group(0) @binding(0) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(1) var<storage, read_write> lossv: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read> tgt: array<f32>;
+@group(0) @binding(4) var<uniform> dims: LossDims;
+
+override WG: u32 = 64;
+
+@compute @workgroup_size(WG)
+fn softmax_xent(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  let T = dims.T;
+  if (r >= dims.B * T) { return; }
+  let base = (r / T) * dims.C * T + (r % T);
+  var m = -3.0e38;
+  for (var c = 0u; c < dims.C; c++) { m = max(m, y[dims.offY + base + c * T]); }
+  var s = 0.0;
+  for (var c = 0u; c < dims.C; c++) { s += exp(y[dims.offY + base + c * T] - m); }
+  let k = u32(tgt[dims.offTgt + r]);
+  let inv = 1.0 / s;
+  for (var c = 0u; c < dims.C; c++) {
+    let p = exp(y[dims.offY + base + c * T] - m) * inv;
+    dy[dims.offDy + base + c * T] = (p - select(0.0, 1.0, c == k)) * dims.invN;
+  }
+  lossv[dims.offLossv + r] = log(s) + m - y[dims.offY + base + k * T];
+}
+`;
+registerShader('bench_wavenet_loss', LOSS_WGSL);
+const K_LOSS: KernelDesc = {
+  name: 'bench_softmax_xent',
+  shader: 'bench_wavenet_loss',
+  entry: 'softmax_xent',
+  overrides: { WG: 64 },
+  grid: (p) => [Math.ceil((p.B! * p.T!) / 64)],
+  extents: (p) => ({ dy: p.B! * p.C! * p.T!, y: p.B! * p.C! * p.T!, tgt: p.B! * p.T!, lossv: p.B! * p.T! }),
+};
+
+// ------------------------------------------------- our weights -> TF.js
+
+/** Conv1d weight [out, in, 1] -> matMul weight [in, out]. */
+function w1x1(w: Float32Array, out: number, inp: number): Float32Array {
+  const r = new Float32Array(out * inp);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) r[i * out + o] = w[o * inp + i]!;
+  return r;
+}
+
+/** Filter and gate [Dc, R, K], tap m -> [R, 2 Dc] (filter columns, then gate columns). */
+function wTap(wf: Float32Array, wg: Float32Array, Dc: number, R: number, K: number, m: number): Float32Array {
+  const r = new Float32Array(R * 2 * Dc);
+  for (let o = 0; o < Dc; o++)
+    for (let i = 0; i < R; i++) {
+      r[i * 2 * Dc + o] = wf[(o * R + i) * K + m]!;
+      r[i * 2 * Dc + Dc + o] = wg[(o * R + i) * K + m]!;
+    }
+  return r;
+}
+
+const cat = (a: Float32Array, b: Float32Array) => {
+  const r = new Float32Array(a.length + b.length);
+  r.set(a);
+  r.set(b, a.length);
+  return r;
+};
+
+/** Our state dict (or gradients, same names) in the TF.js model's variable layout, by variable name. */
+function toTfLayout(sd: Record<string, Float32Array>, layers: number): Record<string, { shape: number[]; data: Float32Array }> {
+  const R = CH;
+  const Dc = CH;
+  const S = CH;
+  const v: Record<string, { shape: number[]; data: Float32Array }> = {
+    Win: { shape: [1, R], data: w1x1(sd['input.weight']!, R, 1) },
+    bin: { shape: [R], data: sd['input.bias']! },
+  };
+  for (let k = 0; k < layers; k++) {
+    const n = `layers.${k}`;
+    const [wf, wg] = [sd[`${n}.filter.weight`]!, sd[`${n}.gate.weight`]!];
+    for (let m = 0; m < KS; m++) v[`W${m}_${k}`] = { shape: [R, 2 * Dc], data: wTap(wf, wg, Dc, R, KS, m) };
+    v[`bfg_${k}`] = { shape: [2 * Dc], data: cat(sd[`${n}.filter.bias`]!, sd[`${n}.gate.bias`]!) };
+    v[`Ws_${k}`] = { shape: [Dc, S], data: w1x1(sd[`${n}.skip.weight`]!, S, Dc) };
+    v[`bs_${k}`] = { shape: [S], data: sd[`${n}.skip.bias`]! };
+    if (k < layers - 1) {
+      // The last layer's residual output feeds nothing (ours skips it too).
+      v[`Wr_${k}`] = { shape: [Dc, R], data: w1x1(sd[`${n}.residual.weight`]!, R, Dc) };
+      v[`br_${k}`] = { shape: [R], data: sd[`${n}.residual.bias`]! };
+    }
+  }
+  v.H1 = { shape: [S, S], data: w1x1(sd['head.0.weight']!, S, S) };
+  v.b1 = { shape: [S], data: sd['head.0.bias']! };
+  v.H2 = { shape: [S, OUT], data: w1x1(sd['head.1.weight']!, OUT, S) };
+  v.b2 = { shape: [OUT], data: sd['head.1.bias']! };
+  return v;
+}
+
+// ------------------------------------------------------------- training
+
+async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise<Row> {
+  const net = new WaveNet(rt, {
+    inChannels: 1, residualChannels: CH, dilationChannels: CH, skipChannels: CH, outChannels: OUT,
+    dilations: DIL, stacks: STACKS, kernelSize: KS, seed: 7,
+  });
+  const L = net.numLayers;
+  const RF = receptiveField({ dilations: DIL, stacks: STACKS, kernelSize: KS });
+  const xData = randomData(B * T, 1); // [B, 1, T]: values in [-1, 1)
+  const tgtData = new Float32Array(N);
+  const trand = randomData(N, 2);
+  for (let i = 0; i < N; i++) tgtData[i] = Math.min(OUT - 1, Math.floor(((trand[i]! + 1) / 2) * OUT));
+
+  // ------------------------------------------------------------------ ours
+  const x = rt.tensor(xData, [B, 1, T], 'x');
+  const tgt = rt.tensor(tgtData, [N], 'targets');
+  const dy = rt.zeros([B, OUT, T], 'dy');
+  const lossv = rt.zeros([N], 'lossPerPosition');
+  let counts = { dispatches: 0, submits: 0 };
+  const oursStep = () => {
+    counts = rt.step(() => {
+      net.zeroGrad();
+      const { output } = net.forward(x);
+      rt.dispatch(K_LOSS, { dy, lossv, y: output, tgt }, { B, T, C: OUT, invN: 1 / N });
+      net.backward(dy);
+    });
+  };
+
+  // ----------------------------------------------------------------- TF.js
+  const backend = tf.backend() as unknown as TfWebGPUBackend;
+  const sd = await net.stateDict();
+  const init = toTfLayout(sd, L);
+  // Not inside tf.tidy (see bench/recurrent.ts: variables made there read back as zeros on webgpu).
+  const V: Record<string, tf.Variable> = Object.fromEntries(
+    Object.entries(init).map(([k, v]) => [k, tf.variable(tf.tensor(v.data, v.shape), true, `wn_${k}`)]),
+  );
+  const varList = Object.values(V);
+  const xTf = tf.tensor2d(xData, [N, 1]); // [B, 1, T] = [B, T, 1] for one channel: rows b*T + t
+  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(tgtData), 'int32'), OUT).toFloat());
+  const lossFn = (): tf.Scalar => {
+    let h = tf.add(tf.matMul(xTf, V.Win!), V.bin!) as tf.Tensor2D; // [BT, R]
+    let s: tf.Tensor2D | null = null;
+    for (let k = 0; k < L; k++) {
+      const d = net.layerDilations[k]!;
+      // Causal dilated conv, kernel 2: tap 0 reads t - d (zero before the start), tap 1 reads t.
+      const prev = tf.slice(tf.pad(h.reshape([B, T, CH]), [[0, 0], [d, 0], [0, 0]]), [0, 0, 0], [B, T, CH]).reshape([N, CH]);
+      const fg = tf.add(tf.add(tf.matMul(prev, V[`W0_${k}`]!), tf.matMul(h, V[`W1_${k}`]!)), V[`bfg_${k}`]!) as tf.Tensor2D;
+      const z = tf.mul(tf.tanh(tf.slice(fg, [0, 0], [N, CH])), tf.sigmoid(tf.slice(fg, [0, CH], [N, CH]))) as tf.Tensor2D;
+      const sk = tf.add(tf.matMul(z, V[`Ws_${k}`]!), V[`bs_${k}`]!) as tf.Tensor2D;
+      s = s ? (tf.add(s, sk) as tf.Tensor2D) : sk;
+      if (k < L - 1) h = tf.add(h, tf.add(tf.matMul(z, V[`Wr_${k}`]!), V[`br_${k}`]!)) as tf.Tensor2D;
+    }
+    const u = tf.add(tf.matMul(tf.relu(s!), V.H1!), V.b1!);
+    const y = tf.add(tf.matMul(tf.relu(u) as tf.Tensor2D, V.H2!), V.b2!);
+    return tf.losses.softmaxCrossEntropy(labels, y) as tf.Scalar; // mean over the B*T positions
+  };
+  const names = Object.keys(V);
+  const tfStep = (): tf.Tensor[] =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(lossFn, varList);
+      return [value, ...names.map((k) => grads[V[k]!.name]!)];
+    });
+
+  // ------------------------------------------- correctness: one step each
+  oursStep();
+  await rt.sync();
+  const lossOurs = (await lossv.read()).reduce((a, b) => a + b, 0) / N;
+  const gOurs = toTfLayout(await net.grads(), L);
+  const tfOut = tfStep();
+  const lossTf = (await tfOut[0]!.data())[0]!;
+  const gradRelErr: Record<string, number> = {};
+  for (let i = 0; i < names.length; i++) gradRelErr[names[i]!] = relErr(gOurs[names[i]!]!.data, (await tfOut[i + 1]!.data()) as Float32Array);
+  tf.dispose(tfOut);
+  const worst = Math.max(...Object.values(gradRelErr));
+  const worstName = names.find((k) => gradRelErr[k] === worst);
+  checks.train = { lossOurs, lossTf, gradRelErr, worstGradRelErr: worst, worstGrad: worstName };
+  say(
+    `train check: loss ours ${lossOurs.toPrecision(8)} tf ${lossTf.toPrecision(8)} (|diff| ${Math.abs(lossOurs - lossTf).toExponential(2)}); ` +
+      `worst gradient rel. error ${worst.toExponential(2)} (${worstName})`,
+  );
+  if (!(Math.abs(lossOurs - lossTf) <= 1e-4 * Math.max(1, Math.abs(lossTf))) || !(worst <= 1e-3)) {
+    throw new Error(`WaveNet train: ours and TF.js disagree: ${JSON.stringify(checks.train)}`);
+  }
+
+  // --------------------------------------------------------------- timing
+  const ours = await time(oursStep, () => rt.sync(), steps, warmup - 1);
+  if (counts.dispatches !== ours.dispatches || counts.submits !== ours.submits) {
+    say(`  note: rt.step counted ${counts.dispatches} dispatches / ${counts.submits} submits, the WebGPU wrappers ${ours.dispatches} / ${ours.submits}`);
+  }
+  if (ours.allocations) say(`  WARNING: ${ours.allocations} createBuffer/createBindGroup calls during our timed steps`);
+  say(`train ours: ${ours.ms.toFixed(2)} ms/step (median of ${steps}), ${ours.dispatches} dispatches, ${ours.submits} submits`);
+  const tensors0 = tf.memory().numTensors;
+  const tfStats = await time(() => tf.dispose(tfStep()), () => tfFinish(backend), tfSteps, warmup - 1);
+  const tensors1 = tf.memory().numTensors;
+  say(`train tf.js: ${tfStats.ms.toFixed(2)} ms/step (median of ${tfSteps}), ${tfStats.dispatches} dispatches, ${tfStats.submits} submits`);
+
+  // --------------------------------------------------------------- cleanup
+  net.destroy();
+  for (const t of [x, tgt, dy, lossv] as Tensor[]) t.buffer.destroy();
+  tf.dispose([...varList, xTf, labels]);
+
+  return {
+    case: 'train',
+    config: `B=${B} T=${T}, ${L} layers, RF ${RF}`,
+    baseline: 'tf.js',
+    unit: 'ms/step',
+    ours: ours.ms,
+    base: tfStats.ms,
+    ratio: tfStats.ms / ours.ms,
+    oursDispatches: ours.dispatches,
+    baseDispatches: tfStats.dispatches,
+    oursSubmits: ours.submits,
+    baseSubmits: tfStats.submits,
+    layers: L,
+    receptiveField: RF,
+    detail: { ours, tf: tfStats, tfTensors: [tensors0, tensors1] },
+  };
+}
+
+// ----------------------------------------------------------- generation
+
+function argmaxLastColumn(y: Float32Array, C: number, Tw: number): number {
+  let best = 0;
+  let bv = -Infinity;
+  for (let c = 0; c < C; c++) {
+    const v = y[c * Tw + Tw - 1]!;
+    if (v > bv) [bv, best] = [v, c];
+  }
+  return best;
+}
+
+async function benchGenerate(rt: Runtime, stacks: number, checks: Record<string, unknown>): Promise<Row> {
+  const net = new WaveNet(rt, {
+    inChannels: 1, residualChannels: CH, dilationChannels: CH, skipChannels: CH, outChannels: OUT,
+    dilations: DIL, stacks, kernelSize: KS, seed: 11 + stacks,
+  });
+  const L = net.numLayers;
+  const RF = receptiveField({ dilations: DIL, stacks, kernelSize: KS });
+  const prefixData = randomData(RF, 3 + stacks).map((v) => 0.5 * v);
+  const prefix = rt.tensor(prefixData, [1, 1, RF], 'prefix');
+
+  // ----------------------------------------------------------------- fast
+  let fastCounts = { dispatches: 0, submits: 0 };
+  const fastRun = async (n: number) => {
+    const c0 = gpuCount();
+    const { samples } = net.generate(n, { mode: 'sample', input: 'mulaw', chunk, seed: 5 });
+    await rt.sync();
+    const c1 = gpuCount();
+    fastCounts = { dispatches: c1.dispatches - c0.dispatches, submits: c1.submits - c0.submits };
+    samples.buffer.destroy();
+  };
+  await fastRun(Math.min(chunk, genN)); // warm-up: pipelines
+  const fastAll: number[] = [];
+  for (let i = 0; i < genReps; i++) {
+    const t0 = performance.now();
+    await fastRun(genN);
+    fastAll.push(performance.now() - t0);
+  }
+  const fastMs = median(fastAll);
+  const fastSps = genN / (fastMs / 1000);
+
+  // ---------------------------------------------------------------- naive
+  const win = rt.zeros([1, 1, RF], 'window');
+  const naiveCounts = { dispatches: 0, submits: 0 };
+  const naive = async (n: number, count: boolean): Promise<number[]> => {
+    const w = Float32Array.from(prefixData);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const c0 = gpuCount();
+      win.write(w);
+      let y!: Tensor;
+      rt.step(() => {
+        y = net.forward(win).output;
+      });
+      const yv = await y.read();
+      const q = argmaxLastColumn(yv, OUT, RF);
+      out.push(q);
+      w.copyWithin(0, 1);
+      w[RF - 1] = muLawDecode(q);
+      const c1 = gpuCount();
+      if (count && i === 0) Object.assign(naiveCounts, { dispatches: c1.dispatches - c0.dispatches, submits: c1.submits - c0.submits });
+    }
+    return out;
+  };
+  await naive(3, false); // warm-up
+  const t0 = performance.now();
+  const naiveSamples = await naive(naiveN, true);
+  const naiveMs = performance.now() - t0;
+  const naiveSps = naiveN / (naiveMs / 1000);
+
+  // Cross-check: fast argmax generation from the same window gives the naive samples.
+  const { samples } = net.generate(naiveN, { mode: 'argmax', input: 'mulaw', prefix, chunk });
+  const fastArgmax = await samples.read();
+  samples.buffer.destroy();
+  let agree = 0;
+  while (agree < naiveN && fastArgmax[agree] === naiveSamples[agree]) agree++;
+  checks[`generate_${stacks}`] = { samplesCompared: naiveN, identicalPrefix: agree };
+  say(`generate ${stacks} stack(s): naive vs fast argmax: first ${agree}/${naiveN} samples identical`);
+  if (agree < naiveN) say(`  WARNING: fast and naive generation differ from sample ${agree}: fast ${fastArgmax[agree]} naive ${naiveSamples[agree]}`);
+
+  say(
+    `generate ${stacks} stack(s), ${L} layers, RF ${RF}: fast ${fastSps.toFixed(0)} samples/s (${((fastMs / genN) * 1000).toFixed(1)} us/sample, ` +
+      `${fastCounts.dispatches} dispatches / ${fastCounts.submits} submits per ${genN}); naive ${naiveSps.toFixed(1)} samples/s ` +
+      `(${naiveCounts.dispatches} dispatches / ${naiveCounts.submits} submits per sample)`,
+  );
+  net.destroy();
+  prefix.buffer.destroy();
+  win.buffer.destroy();
+  return {
+    case: 'generate',
+    config: `${stacks} stack${stacks > 1 ? 's' : ''}, ${L} layers, RF ${RF}`,
+    baseline: 'naive',
+    unit: 'samples/s',
+    ours: fastSps,
+    base: naiveSps,
+    ratio: fastSps / naiveSps,
+    oursDispatches: fastCounts.dispatches / genN,
+    baseDispatches: naiveCounts.dispatches,
+    oursSubmits: fastCounts.submits / genN,
+    baseSubmits: naiveCounts.submits,
+    layers: L,
+    receptiveField: RF,
+    fastMsPerSample: fastMs / genN,
+    fastUsPerLayerSample: (fastMs / genN / L) * 1000,
+    naiveMsPerSample: naiveMs / naiveN,
+    detail: { fastRunsMs: fastAll, fastSamples: genN, fastDispatchesPerRun: fastCounts.dispatches, fastSubmitsPerRun: fastCounts.submits, naiveSamples: naiveN, naiveTotalMs: naiveMs },
+  };
+}
+
+async function main(): Promise<void> {
+  if (!page.__gpuCount) throw new Error('wavenet.html did not install the WebGPU call counters');
+  const rt = await createRuntime({ quiet: true });
+  const info = rt.adapterInfo;
+  page.__adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, isCpu: rt.isCpu };
+  tf.env().set('WEBGPU_CPU_FORWARD', false); // every op on the GPU, however small
+  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend failed to initialise');
+  await tf.ready();
+  say(
+    `adapter ${info.vendor} ${info.architecture}; tf ${tf.version.tfjs} backend ${tf.getBackend()}; train B=${B} T=${T} channels ${CH} ` +
+      `dilations [${DIL}] x ${STACKS}; ours median of ${steps}, tf.js of ${tfSteps}, after ${warmup} warm-up; generation ${genN} fast / ${naiveN} naive samples, chunk ${chunk}`,
+  );
+  const rows: Row[] = [];
+  const checks: Record<string, unknown> = {};
+  const settings = {
+    train: { B, T, inChannels: 1, channels: CH, outChannels: OUT, dilations: DIL, stacks: STACKS, kernelSize: KS, steps, tfSteps, warmup },
+    generate: { batch: 1, inChannels: 1, input: 'mulaw', mode: 'sample', channels: CH, outChannels: OUT, dilations: DIL, stacks: stackList, genN, genReps, naiveN, chunk },
+    tfjs: tf.version.tfjs,
+  };
+  if (!only || only === 'train') {
+    rows.push(await benchTrain(rt, checks));
+    page.__results = { rows, checks, settings }; // partial results survive a later failure
+  }
+  if (!only || only === 'generate') {
+    for (const s of stackList) {
+      rows.push(await benchGenerate(rt, s, checks));
+      page.__results = { rows, checks, settings };
+    }
+  }
+  page.__results = { rows, checks, settings };
+  rt.destroy();
+}
+
+main()
+  .catch((e) => console.error(`wavenet bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
+  .finally(() => {
+    page.__done = true;
+  });
