@@ -106,13 +106,14 @@ describe('WaveNet vs float64 reference', () => {
     });
     expect(counts[0]).toEqual(counts[1]);
     expect(counts[0]!.submits).toBe(1);
-    // zeroGrad 1. Forward: input 2 (transpose, GEMM); per layer gated conv + skip GEMM, and residual
-    // GEMM + add but for the last layer (4, last 2); head 5 (relu, GEMM, relu, GEMM, transpose).
-    // Backward: transpose + head 8 = 9; the last layer 8 (dz GEMM, skip dW GEMM and db, gate backward,
-    // two bias sums, weight and input gradients), the others 11 (+ residual dz GEMM, dW GEMM, db);
-    // input 4 (dW GEMM, db, dx GEMM, transpose).
+    // zeroGrad 1. Forward: input 2 (transpose, GEMM); per layer: pack the conv weights, one GEMM per
+    // tap (2), the gate, the skip GEMM, and the residual GEMM + add but for the last layer (7, last 5);
+    // head 5 (relu, GEMM, relu, GEMM, transpose). Backward: transpose + head 8 = 9; per layer: dz GEMM,
+    // skip dW GEMM and db, the gate, packed db, one weight GEMM and one input GEMM per tap (4), unpack,
+    // + residual dz GEMM, dW GEMM, db but for the top layer (13, top 10); input 4 (dW GEMM, db, dx GEMM,
+    // transpose).
     const L = 8;
-    expect(counts[0]!.dispatches).toBe(1 + (2 + 4 * (L - 1) + 2 + 5) + (9 + 8 + 11 * (L - 1) + 4));
+    expect(counts[0]!.dispatches).toBe(1 + (2 + 7 * (L - 1) + 5 + 5) + (9 + 10 + 13 * (L - 1) + 4));
   });
 
   it('bad input names what and where', () => {

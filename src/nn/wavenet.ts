@@ -60,10 +60,11 @@ const kern = (entry: string, grid: (p: Params) => readonly [number, number?, num
   overrides: { WG },
   grid,
 });
-const K_GATED = kern('gated_forward', (p) => [cd(p.Cout!, WG), cd(p.BT!, 4)]);
-const K_GATE_BWD = kern('gate_backward', (p) => fold(cd(p.BT! * p.Cout!, WG)));
-const K_DGRAD = kern('conv_dgrad', (p) => [cd(p.Cin!, WG), cd(p.BT!, 4)]);
-const K_WGRAD = kern('conv_wgrad', (p) => [cd(p.Cout! * p.Cin! * p.K!, WG)]);
+const ewGrid = (p: Params) => fold(cd(p.n!, WG));
+const K_PACK = kern('pack_weights', ewGrid);
+const K_GATE = kern('gate_forward', ewGrid);
+const K_GATE_BWD = kern('gate_backward', ewGrid);
+const K_UNPACK = kern('unpack_grads', ewGrid);
 
 function positiveInt(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
@@ -78,6 +79,8 @@ interface Plan {
   T: number;
   xT: Tensor; // [BT, Cin]
   hs: Tensor[]; // L + 1 residual stream tensors [BT, R]
+  packs: Arena[]; // per layer: Wt [K][2Dc][Cin], bias [2Dc] (filter and gate side by side, tap-major)
+  fg: Tensor; // [BT, 2Dc] filter and gate pre-activations (reused by every layer)
   gates: Arena[]; // per layer: z, tf, sg [BT, Dc]
   s: Tensor; // skip sum [BT, S]
   a1: Tensor;
@@ -92,13 +95,14 @@ interface Plan {
   da1: Tensor;
   ds: Tensor;
   dz: Tensor; // [BT, Dc]
-  dfg: Arena; // df, dg [BT, Dc]
-  dhs: [Tensor, Tensor]; // residual-stream gradients, alternating
+  dfg: Tensor; // [BT, 2Dc]: d filter, d gate pre-activations
+  dpack: Arena; // wt, bias: their gradients in the packed layout
+  dh: Tensor; // [BT, R]: the residual stream's gradient, accumulated from the top layer down
   dxT: Tensor;
   dx: Tensor; // [B, Cin, T]
   // global conditioning (G > 0)
   condProj: Tensor | null; // [L, B, 2, Dc]: V_f c, V_g c per layer
-  dsum: Arena | null; // df, dg summed over time per sequence [B, Dc]
+  dsum: Tensor | null; // [B, 2Dc]: dfg summed over time per sequence
   dcond: Tensor | null; // [B, G]
   cond: Tensor | null; // the conditioning of the last forward
   forwarded: boolean;
@@ -235,11 +239,14 @@ export class WaveNet {
     const { rt, inChannels: C, residualChannels: R, dilationChannels: Dc, skipChannels: S, outChannels: O } = this;
     const BT = B * T;
     const z = (shape: number[], label: string) => rt.zeros(shape, `WaveNet.${label}`);
+    const packTable = { wt: [this.kernelSize, 2 * Dc, R], bias: [2 * Dc] };
     this.plan = {
       B,
       T,
       xT: z([BT, C], 'xT'),
       hs: Array.from({ length: this.numLayers + 1 }, (_, k) => z([BT, R], `h${k}`)),
+      packs: Array.from({ length: this.numLayers }, (_, k) => rt.arena(packTable, `WaveNet.pack${k}`)),
+      fg: z([BT, 2 * Dc], 'fg'),
       gates: Array.from({ length: this.numLayers }, (_, k) => rt.arena({ z: [BT, Dc], tf: [BT, Dc], sg: [BT, Dc] }, `WaveNet.gates${k}`)),
       s: z([BT, S], 'skip'),
       a1: z([BT, S], 'a1'),
@@ -253,12 +260,13 @@ export class WaveNet {
       da1: z([BT, S], 'da1'),
       ds: z([BT, S], 'ds'),
       dz: z([BT, Dc], 'dz'),
-      dfg: rt.arena({ df: [BT, Dc], dg: [BT, Dc] }, 'WaveNet.dfg'),
-      dhs: [z([BT, R], 'dhA'), z([BT, R], 'dhB')],
+      dfg: z([BT, 2 * Dc], 'dfg'),
+      dpack: rt.arena(packTable, 'WaveNet.dpack'),
+      dh: z([BT, R], 'dh'),
       dxT: z([BT, C], 'dxT'),
       dx: z([B, C, T], 'dx'),
       condProj: this.globalCondition ? z([this.numLayers, B, 2, Dc], 'condProj') : null,
-      dsum: this.globalCondition ? rt.arena({ df: [B, Dc], dg: [B, Dc] }, 'WaveNet.dsum') : null,
+      dsum: this.globalCondition ? z([B, 2 * Dc], 'dsum') : null,
       dcond: this.globalCondition ? z([B, this.globalCondition], 'dcond') : null,
       cond: null,
       forwarded: false,
@@ -268,9 +276,9 @@ export class WaveNet {
 
   private destroyPlan(p: Plan): void {
     this.rt.submit();
-    for (const a of [...p.gates, p.dfg, ...(p.dsum ? [p.dsum] : [])]) a.buffer.destroy();
-    for (const t of [p.condProj, p.dcond]) t?.buffer.destroy();
-    for (const t of [p.xT, ...p.hs, p.s, p.a1, p.u, p.a2, p.y, p.out, p.dyT, p.da2, p.du, p.da1, p.ds, p.dz, ...p.dhs, p.dxT, p.dx]) {
+    for (const a of [...p.gates, ...p.packs, p.dpack]) a.buffer.destroy();
+    for (const t of [p.condProj, p.dcond, p.dsum]) t?.buffer.destroy();
+    for (const t of [p.xT, ...p.hs, p.fg, p.s, p.a1, p.u, p.a2, p.y, p.out, p.dyT, p.da2, p.du, p.da1, p.ds, p.dz, p.dfg, p.dh, p.dxT, p.dx]) {
       t.buffer.destroy();
     }
   }
@@ -286,23 +294,35 @@ export class WaveNet {
     return t.reshape([t.shape[0]!, t.shape[1]! * t.shape[2]!]);
   }
 
-  private convParams(p: Plan, k: number, arena: Arena): Params {
-    const n = `layers.${k}`;
+  /** Uniform parameters of the wavenet.wgsl kernels for layer k; weights located in `arena` (params or grads). */
+  private gateParams(p: Plan, k: number, arena: Arena, pack: Arena, n: number): Params {
+    const nm = `layers.${k}`;
+    const g = p.gates[k]!;
+    const at = (t: Tensor, base: Tensor) => offsetIn(t, base);
     return {
       BT: p.B * p.T,
       T: p.T,
       Cin: this.residualChannels,
-      Cout: this.dilationChannels,
+      Dc: this.dilationChannels,
       K: this.kernelSize,
-      d: this.layerDilations[k]!,
-      oWf: offsetIn(arena.tensors[`${n}.filter.weight`]!, arena.all),
-      oBf: offsetIn(arena.tensors[`${n}.filter.bias`]!, arena.all),
-      oWg: offsetIn(arena.tensors[`${n}.gate.weight`]!, arena.all),
-      oBg: offsetIn(arena.tensors[`${n}.gate.bias`]!, arena.all),
-      hasCond: 0,
-      oCond: 0,
-      hasDhin: 0,
+      n,
+      oWf: at(arena.tensors[`${nm}.filter.weight`]!, arena.all),
+      oBf: at(arena.tensors[`${nm}.filter.bias`]!, arena.all),
+      oWg: at(arena.tensors[`${nm}.gate.weight`]!, arena.all),
+      oBg: at(arena.tensors[`${nm}.gate.bias`]!, arena.all),
+      oWt: at(pack.tensors.wt!, pack.all),
+      oBias: at(pack.tensors.bias!, pack.all),
+      oZ: at(g.tensors.z!, g.all),
+      oTf: at(g.tensors.tf!, g.all),
+      oSg: at(g.tensors.sg!, g.all),
+      hasCond: this.globalCondition ? 1 : 0,
+      oCond: this.globalCondition ? k * p.B * 2 * this.dilationChannels : 0,
     };
+  }
+
+  /** Tap m of layer k reads s_m = (K-1-m) d steps back. */
+  private tapShift(k: number, m: number): number {
+    return (this.kernelSize - 1 - m) * this.layerDilations[k]!;
   }
 
   /**
@@ -338,20 +358,25 @@ export class WaveNet {
     }
     swapAxes(rt, p.xT.reshape([B, T, this.inChannels]), x, 1);
     gemm(rt, p.hs[0]!, p.xT, this.w2('input.weight'), { transB: true, bias: P['input.bias'] });
+    const { kernelSize: K, residualChannels: R, dilationChannels: Dc } = this;
+    const BT = B * T;
     for (let k = 0; k < this.numLayers; k++) {
       const g = p.gates[k]!;
-      const cp = this.convParams(p, k, this.params);
+      const pack = p.packs[k]!;
+      const nPack = K * 2 * Dc * R;
+      rt.dispatch(K_PACK, { packed: pack.all, w: this.params.all }, this.gateParams(p, k, this.params, pack, nPack));
+      // fg = b + sum_m h[t - s_m] Wt_m^T: one GEMM per tap, its rows gathered by index.
+      for (let m = 0; m < K; m++) {
+        const wt = pack.tensors.wt!.view([2 * Dc, R], m * 2 * Dc * R);
+        gemm(rt, p.fg, p.hs[k]!, wt, {
+          transB: true,
+          beta: m === 0 ? 0 : 1,
+          bias: m === 0 ? pack.tensors.bias : undefined,
+          shiftA: { shift: this.tapShift(k, m), period: T },
+        });
+      }
       // Without conditioning, `cond` is bound to the parameters and not read (hasCond 0).
-      rt.dispatch(K_GATED, { gout: g.all, h: p.hs[k]!, w: this.params.all, cond: p.condProj ?? this.params.all }, {
-        ...cp,
-        hasCond: G ? 1 : 0,
-        oCond: G ? k * B * 2 * this.dilationChannels : 0,
-        oZ: offsetIn(g.tensors.z!, g.all),
-        oTf: offsetIn(g.tensors.tf!, g.all),
-        oSg: offsetIn(g.tensors.sg!, g.all),
-        oDf: 0,
-        oDg: 0,
-      });
+      rt.dispatch(K_GATE, { gout: g.all, fg: p.fg, cond: p.condProj ?? this.params.all }, this.gateParams(p, k, this.params, pack, BT * Dc));
       const n = `layers.${k}`;
       gemm(rt, p.s, g.tensors.z!, this.w2(`${n}.skip.weight`), { transB: true, bias: P[`${n}.skip.bias`], beta: k === 0 ? 0 : 1 });
       if (k < this.numLayers - 1) {
@@ -395,47 +420,53 @@ export class WaveNet {
     colSum(rt, Gt['head.0.bias']!, p.du, { beta: 1 });
     gemm(rt, p.da1, p.du, this.w2('head.0.weight'));
     reluBackward(rt, p.ds, p.s, p.da1);
-    const dfg = p.dfg;
-    let dhUp: Tensor | null = null; // gradient of h_{k+1}, the layer's residual output
+    const { kernelSize: K, residualChannels: R, dilationChannels: Dc } = this;
+    const BT = B * T;
+    // p.dh: the gradient of the residual stream, dh_{k+1} on entering layer k, dh_k on leaving.
     for (let k = this.numLayers - 1; k >= 0; k--) {
       const n = `layers.${k}`;
       const g = p.gates[k]!;
+      const top = k === this.numLayers - 1; // its residual output feeds nothing: no dh_{k+1}
       // dz = ds W_s (+ dh_{k+1} W_r)
       gemm(rt, p.dz, p.ds, this.w2(`${n}.skip.weight`));
       gemm(rt, this.g2(`${n}.skip.weight`), p.ds, g.tensors.z!, { transA: true, beta: 1 });
       colSum(rt, Gt[`${n}.skip.bias`]!, p.ds, { beta: 1 });
-      if (dhUp) {
-        gemm(rt, p.dz, dhUp, this.w2(`${n}.residual.weight`), { beta: 1 });
-        gemm(rt, this.g2(`${n}.residual.weight`), dhUp, g.tensors.z!, { transA: true, beta: 1 });
-        colSum(rt, Gt[`${n}.residual.bias`]!, dhUp, { beta: 1 });
+      if (!top) {
+        gemm(rt, p.dz, p.dh, this.w2(`${n}.residual.weight`), { beta: 1 });
+        gemm(rt, this.g2(`${n}.residual.weight`), p.dh, g.tensors.z!, { transA: true, beta: 1 });
+        colSum(rt, Gt[`${n}.residual.bias`]!, p.dh, { beta: 1 });
       }
-      const gp = { ...this.convParams(p, k, this.gradients), oZ: 0, oTf: offsetIn(g.tensors.tf!, g.all), oSg: offsetIn(g.tensors.sg!, g.all) };
-      const dOff = { oDf: offsetIn(dfg.tensors.df!, dfg.all), oDg: offsetIn(dfg.tensors.dg!, dfg.all) };
-      rt.dispatch(K_GATE_BWD, { dfg: dfg.all, dz: p.dz, saved: g.all }, { ...gp, ...dOff });
-      colSum(rt, Gt[`${n}.filter.bias`]!, dfg.tensors.df!, { beta: 1 });
-      colSum(rt, Gt[`${n}.gate.bias`]!, dfg.tensors.dg!, { beta: 1 });
+      const pack = p.packs[k]!;
+      const dpack = p.dpack;
+      rt.dispatch(K_GATE_BWD, { dfg: p.dfg, dz: p.dz, saved: g.all }, this.gateParams(p, k, this.params, pack, BT * Dc));
+      // Packed weight gradients, one GEMM per tap (h's rows shifted by index), then added into the arena.
+      colSum(rt, dpack.tensors.bias!, p.dfg);
+      for (let m = 0; m < K; m++) {
+        const dwt = dpack.tensors.wt!.view([2 * Dc, R], m * 2 * Dc * R);
+        gemm(rt, dwt, p.dfg, p.hs[k]!, { transA: true, shiftB: { shift: this.tapShift(k, m), period: T } });
+      }
+      rt.dispatch(K_UNPACK, { gw: this.gradients.all, dpacked: dpack.all }, this.gateParams(p, k, this.gradients, dpack, K * 2 * Dc * R));
       if (p.dsum) {
-        // f, g get V c_b at every t: dV += (sum_t df)^T c, dc += (sum_t df) V.
-        const sums = p.dsum.tensors;
-        colSum(rt, sums.df!, dfg.tensors.df!, { groups: B });
-        colSum(rt, sums.dg!, dfg.tensors.dg!, { groups: B });
-        gemm(rt, Gt[`${n}.cond_filter.weight`]!, sums.df!, p.cond!, { transA: true, beta: 1 });
-        gemm(rt, Gt[`${n}.cond_gate.weight`]!, sums.dg!, p.cond!, { transA: true, beta: 1 });
-        gemm(rt, p.dcond!, sums.df!, this.params.tensors[`${n}.cond_filter.weight`]!, { beta: k === this.numLayers - 1 ? 0 : 1 });
-        gemm(rt, p.dcond!, sums.dg!, this.params.tensors[`${n}.cond_gate.weight`]!, { beta: 1 });
+        // f, g get V c_b at every t: dV += (sum_t dfg)^T c, dc += (sum_t dfg) V.
+        colSum(rt, p.dsum, p.dfg, { groups: B });
+        const half = { M: Dc, N: this.globalCondition, K: B, lda: 2 * Dc, transA: true, beta: 1 } as const;
+        gemm(rt, Gt[`${n}.cond_filter.weight`]!, p.dsum, p.cond!, half);
+        gemm(rt, Gt[`${n}.cond_gate.weight`]!, p.dsum.view([B * 2 * Dc - Dc], Dc), p.cond!, half);
+        const back = { M: B, N: this.globalCondition, K: Dc, lda: 2 * Dc } as const;
+        gemm(rt, p.dcond!, p.dsum, this.params.tensors[`${n}.cond_filter.weight`]!, { ...back, beta: top ? 0 : 1 });
+        gemm(rt, p.dcond!, p.dsum.view([B * 2 * Dc - Dc], Dc), this.params.tensors[`${n}.cond_gate.weight`]!, { ...back, beta: 1 });
       }
-      rt.dispatch(K_WGRAD, { gw: this.gradients.all, h: p.hs[k]!, dfgr: dfg.all }, { ...gp, ...dOff });
-      // dh_k = dh_{k+1} (the residual identity) + the convolution's input gradient.
-      const dh = p.dhs[k % 2]!;
-      const wp = { ...this.convParams(p, k, this.params), oZ: 0, oTf: 0, oSg: 0, ...dOff };
-      // Without an upstream residual gradient, dhin is bound to the other buffer and not read.
-      rt.dispatch(K_DGRAD, { dh, dfgr: dfg.all, w: this.params.all, dhin: dhUp ?? p.dhs[(k + 1) % 2]! }, { ...wp, hasDhin: dhUp ? 1 : 0 });
-      dhUp = dh;
+      // dh_k = dh_{k+1} (the residual identity) + sum_m dfg[t + s_m] Wt_m (the taps, ahead by index).
+      for (let m = 0; m < K; m++) {
+        const wt = pack.tensors.wt!.view([2 * Dc, R], m * 2 * Dc * R);
+        gemm(rt, p.dh, p.dfg, wt, { beta: top && m === 0 ? 0 : 1, shiftA: { shift: this.tapShift(k, m), period: T, ahead: true } });
+      }
     }
+    const dhUp = p.dh;
     // input: h0 = xT W_in^T + b_in
-    gemm(rt, this.g2('input.weight'), dhUp!, p.xT, { transA: true, beta: 1 });
-    colSum(rt, Gt['input.bias']!, dhUp!, { beta: 1 });
-    gemm(rt, p.dxT, dhUp!, this.w2('input.weight'));
+    gemm(rt, this.g2('input.weight'), dhUp, p.xT, { transA: true, beta: 1 });
+    colSum(rt, Gt['input.bias']!, dhUp, { beta: 1 });
+    gemm(rt, p.dxT, dhUp, this.w2('input.weight'));
     swapAxes(rt, p.dx, p.dxT.reshape([B, T, this.inChannels]), 1);
     return { dx: p.dx, dcond: p.dcond ?? undefined };
   }
