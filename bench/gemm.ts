@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { createRuntime, gemmDispatch, type Runtime } from '../src/index.js';
+import { randomData, type TfWebGPUBackend, tfFinish } from './common.js';
 
 interface Shape {
   label: string;
@@ -104,33 +105,6 @@ async function timeInTurns(runs: Round[]): Promise<{ ms: number; n: number }[]> 
     }
   }
   return best.map((ms, i) => ({ ms, n: ns[i]! }));
-}
-
-function randomData(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
-/** The parts of TF.js's WebGPUBackend used to end a batch the way its own read-back does. */
-interface TfWebGPUBackend {
-  device: GPUDevice;
-  commandEncoder: GPUCommandEncoder | null;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-}
-
-/** Submits what TF.js has recorded (it batches up to 15 dispatches per submit) and waits for the queue. */
-async function tfFinish(backend: TfWebGPUBackend): Promise<void> {
-  if (backend.commandEncoder) {
-    backend.endComputePassEncoder();
-    backend.submitQueue();
-  }
-  await backend.device.queue.onSubmittedWorkDone();
 }
 
 async function benchShape(rt: Runtime, s: Shape): Promise<GemmRow> {

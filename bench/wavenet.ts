@@ -40,6 +40,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { WaveNet, createRuntime, muLawDecode, receptiveField, registerShader, type KernelDesc, type Runtime, type Tensor } from '../src/index.js';
+import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish } from './common.js';
 
 const B = 16;
 const T = 256;
@@ -49,13 +50,6 @@ const DIL = [1, 2, 4, 8];
 const STACKS = 2;
 const KS = 2;
 const N = B * T;
-
-interface GpuCount {
-  dispatches: number;
-  submits: number;
-  buffers: number;
-  bindGroups: number;
-}
 
 /** What the page leaves for bench/run.js to read; __gpuCount is set by wavenet.html. */
 const page = window as unknown as {
@@ -113,52 +107,6 @@ export interface Row {
   fastUsPerLayerSample?: number;
   naiveMsPerSample?: number;
   detail: Record<string, unknown>;
-}
-
-function randomData(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
-  if (ours.length !== ref.length) throw new Error(`length ${ours.length} vs ${ref.length}`);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(ours[i]! - ref[i]!));
-    m = Math.max(m, Math.abs(ref[i]!));
-  }
-  return d / Math.max(m, 1e-30);
-}
-
-const gpuCount = (): GpuCount => ({ ...page.__gpuCount! });
-
-/** The parts of TF.js's WebGPUBackend used to end a batch the way its own read-back does. */
-interface TfWebGPUBackend {
-  device: GPUDevice;
-  commandEncoder: GPUCommandEncoder | null;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-}
-
-/** Submits what TF.js has recorded and waits for the queue (as bench/recurrent.ts). */
-async function tfFinish(backend: TfWebGPUBackend): Promise<void> {
-  if (backend.commandEncoder) {
-    backend.endComputePassEncoder();
-    backend.submitQueue();
-  }
-  await backend.device.queue.onSubmittedWorkDone();
 }
 
 /** Median ms of `n` runs after `warm` more, counting GPU calls per run. */
