@@ -43,3 +43,4 @@ export { WaveNet, receptiveField, type WaveNetConfig } from './nn/wavenet.js';
 export { generationUniform, type GenerateOptions } from './nn/wavenet_generate.js';
 export { muLawEncode, muLawDecode } from './nn/mulaw.js';
 export { CrossEntropyLoss, MSELoss, type CrossEntropyOptions, type LossResult } from './train/loss.js';
+export { Module, Linear, Embedding } from './nn/layers.js';

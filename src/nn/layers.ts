@@ -1,0 +1,195 @@
+/**
+ * Small layers with PyTorch's names and initialisation: Linear, Embedding.
+ * Each owns a parameter arena and a gradient arena (same table), records
+ * into the runtime's current step, and accumulates parameter gradients.
+ */
+import type { KernelDesc } from '../kernel.js';
+import { colSum, fill, gemm } from '../ops.js';
+import type { Runtime } from '../runtime.js';
+import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
+import { mulberry32, uniformInit } from './init.js';
+
+function positiveInt(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+/** What every module has: parameters and gradients by PyTorch name. */
+export abstract class Module {
+  readonly params: Arena;
+  readonly gradients: Arena;
+  constructor(
+    readonly rt: Runtime,
+    table: ArenaTable,
+    label: string,
+  ) {
+    this.params = rt.arena(table, `${label}.params`);
+    this.gradients = rt.arena(table, `${label}.grads`);
+  }
+
+  stateDict(): Promise<Record<string, Float32Array>> {
+    return this.params.read();
+  }
+
+  grads(): Promise<Record<string, Float32Array>> {
+    return this.gradients.read();
+  }
+
+  zeroGrad(): void {
+    fill(this.rt, this.gradients.all, 0);
+  }
+
+  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
+    const name = `${this.constructor.name}.loadStateDict`;
+    const table = this.params.table;
+    const missing = Object.keys(table).filter((k) => !(k in dict));
+    const extra = Object.keys(dict).filter((k) => !(k in table));
+    if (missing.length || extra.length) {
+      throw new Error(`${name}: ${[missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `unexpected ${extra.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+    }
+    for (const [k, shape] of Object.entries(table)) {
+      const v = dict[k]!;
+      const n = v instanceof Tensor ? v.size : v?.length;
+      if (n !== numel(shape)) throw new Error(`${name}: '${k}' must have ${numel(shape)} values (${fmtShape(shape)}), got ${n}`);
+    }
+    for (const k of Object.keys(table)) {
+      const v = dict[k]!;
+      if (v instanceof Tensor) this.rt.copy(v, this.params.tensors[k]!);
+      else this.params.tensors[k]!.write(v);
+    }
+  }
+
+  destroy(): void {
+    this.params.destroy();
+    this.gradients.destroy();
+  }
+}
+
+/** y = x W^T + b over the last dimension (torch.nn.Linear): weight [out, in], bias [out]. */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+  private y: Tensor | null = null;
+  private dx: Tensor | null = null;
+  private x: Tensor | null = null;
+
+  constructor(rt: Runtime, o: { inFeatures: number; outFeatures: number; bias?: boolean; seed?: number }) {
+    const inF = positiveInt('Linear: inFeatures', o?.inFeatures);
+    const outF = positiveInt('Linear: outFeatures', o?.outFeatures);
+    const bias = o.bias ?? true;
+    super(rt, bias ? { weight: [outF, inF], bias: [outF] } : { weight: [outF, inF] }, 'Linear');
+    this.inFeatures = inF;
+    this.outFeatures = outF;
+    this.bias = bias;
+    // PyTorch: kaiming_uniform(a=sqrt(5)) on the weight = uniform(+-1/sqrt(in)); the bias likewise.
+    const rand = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    for (const t of Object.values(this.params.tensors)) t.write(uniformInit(rand, t.size, 1 / Math.sqrt(inF)));
+  }
+
+  /** x [..., in] -> y [..., out] (owned by the layer; overwritten by its next forward). */
+  forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor) || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new Error(`Linear.forward: x must be [..., ${this.inFeatures}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    }
+    const rows = x.size / this.inFeatures;
+    const shape = [...x.shape.slice(0, -1), this.outFeatures];
+    if (!this.y || this.y.size !== rows * this.outFeatures) {
+      this.rt.submit();
+      this.y?.buffer.destroy();
+      this.y = this.rt.zeros(shape, 'Linear.y');
+    }
+    const y = this.y.reshape(shape);
+    const P = this.params.tensors;
+    gemm(this.rt, y.reshape([rows, this.outFeatures]), x.reshape([rows, this.inFeatures]), P.weight!, { transB: true, bias: P.bias });
+    this.x = x;
+    return y;
+  }
+
+  /** dy [..., out] -> dx [..., in]; accumulates dW, db. */
+  backward(dy: Tensor): Tensor {
+    const x = this.x;
+    if (!x) throw new Error('Linear.backward: call forward first');
+    const rows = x.size / this.inFeatures;
+    if (!(dy instanceof Tensor) || dy.size !== rows * this.outFeatures) {
+      throw new Error(`Linear.backward: dy must be [..., ${this.outFeatures}] with ${rows} rows, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
+    }
+    if (!this.dx || this.dx.size !== x.size) {
+      this.rt.submit();
+      this.dx?.buffer.destroy();
+      this.dx = this.rt.zeros(x.shape, 'Linear.dx');
+    }
+    const dy2 = dy.reshape([rows, this.outFeatures]);
+    const x2 = x.reshape([rows, this.inFeatures]);
+    const G = this.gradients.tensors;
+    gemm(this.rt, G.weight!, dy2, x2, { transA: true, beta: 1 });
+    if (this.bias) colSum(this.rt, G.bias!, dy2, { beta: 1 });
+    gemm(this.rt, this.dx.reshape([rows, this.inFeatures]), dy2, this.params.tensors.weight!);
+    return this.dx.reshape(x.shape);
+  }
+
+  override destroy(): void {
+    this.rt.submit();
+    this.y?.buffer.destroy();
+    this.dx?.buffer.destroy();
+    super.destroy();
+  }
+}
+
+const WG = 64;
+const fold = (n: number): [number, number] => (n <= 65535 ? [n, 1] : [65535, Math.ceil(n / 65535)]);
+const K_EMB_F: KernelDesc = { name: 'embed_forward', shader: 'embedding', entry: 'embed_forward', overrides: { WG }, grid: (p) => fold(Math.ceil((p.N! * p.D!) / WG)) };
+const K_EMB_B: KernelDesc = { name: 'embed_backward', shader: 'embedding', entry: 'embed_backward', overrides: { WG }, grid: (p) => fold(Math.ceil((p.V! * p.D!) / WG)) };
+
+/** out[..., :] = weight[idx[...], :] (torch.nn.Embedding): weight [num, dim], initialised N(0, 1). */
+export class Embedding extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  private out: Tensor | null = null;
+  private idx: Tensor | null = null;
+
+  constructor(rt: Runtime, o: { numEmbeddings: number; embeddingDim: number; seed?: number }) {
+    const V = positiveInt('Embedding: numEmbeddings', o?.numEmbeddings);
+    const D = positiveInt('Embedding: embeddingDim', o?.embeddingDim);
+    super(rt, { weight: [V, D] }, 'Embedding');
+    this.numEmbeddings = V;
+    this.embeddingDim = D;
+    // PyTorch: normal(0, 1), here by Box-Muller from the seeded stream.
+    const rand = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    const w = new Float32Array(V * D);
+    for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    this.params.tensors.weight!.write(w);
+  }
+
+  /** `idx` holds indices 0..num-1 stored as floats, any shape S; returns [...S, dim]. */
+  forward(idx: Tensor): Tensor {
+    if (!(idx instanceof Tensor)) throw new Error('Embedding.forward: idx must be a Tensor of indices');
+    const N = idx.size;
+    const D = this.embeddingDim;
+    const shape = [...idx.shape, D];
+    if (!this.out || this.out.size !== N * D) {
+      this.rt.submit();
+      this.out?.buffer.destroy();
+      this.out = this.rt.zeros(shape, 'Embedding.out');
+    }
+    this.rt.dispatch(K_EMB_F, { out: this.out, w: this.params.tensors.weight!, idx }, { N, V: this.numEmbeddings, D });
+    this.idx = idx;
+    return this.out.reshape(shape);
+  }
+
+  /** Accumulates the weight gradient from dy [...S, dim]. */
+  backward(dy: Tensor): void {
+    const idx = this.idx;
+    if (!idx) throw new Error('Embedding.backward: call forward first');
+    if (!(dy instanceof Tensor) || dy.size !== idx.size * this.embeddingDim) {
+      throw new Error(`Embedding.backward: dy must be [..., ${this.embeddingDim}] with ${idx.size} positions, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
+    }
+    this.rt.dispatch(K_EMB_B, { dw: this.gradients.tensors.weight!, idx, dy }, { N: idx.size, V: this.numEmbeddings, D: this.embeddingDim });
+  }
+
+  override destroy(): void {
+    this.rt.submit();
+    this.out?.buffer.destroy();
+    super.destroy();
+  }
+}
