@@ -44,3 +44,6 @@ export { generationUniform, type GenerateOptions } from './nn/wavenet_generate.j
 export { muLawEncode, muLawDecode } from './nn/mulaw.js';
 export { CrossEntropyLoss, MSELoss, type CrossEntropyOptions, type LossResult } from './train/loss.js';
 export { Module, Linear, Embedding } from './nn/layers.js';
+export { SequenceToSequence, SequenceToVector, type SequenceModelOptions } from './models/sequence.js';
+export { encodeSafetensors, decodeSafetensors, toFloat32, type SafeTensor, type SafeDtype, type DecodeOptions } from './io/safetensors.js';
+export { saveFile, loadFile, saveSafetensors, loadSafetensors } from './io/checkpoint-node.js';

@@ -719,6 +719,13 @@ export abstract class Recurrent {
     return { dx, dh0: p.dinit.tensors.h!, dc0: this.cell === 'lstm' ? p.dinit.tensors.c! : undefined, dhNorm: p.dhNorm ?? undefined };
   }
 
+  /** The output tensor of the last forward (its shape: [T, B, D*H] or batch-first), or null before one. */
+  get lastOutput(): Tensor | null {
+    const p = this.last;
+    if (!p) return null;
+    return p.outBF ?? p.outs[this.numLayers - 1]!.reshape([p.T, p.B, this.D * this.hiddenSize]);
+  }
+
   /**
    * The norm over (B, H) of dL/dh_t for every t, for the last layer's
    * forward direction, from the last backward: the figure that shows

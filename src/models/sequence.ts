@@ -1,0 +1,152 @@
+/**
+ * Small composable models for the mission's architectures, built from the
+ * layers: sequence-to-sequence of equal length (a prediction per step: a
+ * character language model, a tagger) and sequence-to-vector (classify or
+ * regress from the last state). Each records forward and backward into the
+ * runtime's current step; `modules` lists what an optimizer updates.
+ */
+import { fill } from '../ops.js';
+import type { Runtime } from '../runtime.js';
+import { Tensor, fmtShape } from '../tensor.js';
+import { Embedding, Linear, type Module } from '../nn/layers.js';
+import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
+
+export interface SequenceModelOptions {
+  /** `'embedding'`: inputs are token ids [T, B] (vocab = inputSize); `'dense'`: features [T, B, inputSize]. */
+  input: 'embedding' | 'dense';
+  inputSize: number;
+  /** Embedding width (default hiddenSize), for `'embedding'` inputs. */
+  embeddingDim?: number;
+  cell: 'rnn' | 'lstm' | 'gru';
+  hiddenSize: number;
+  numLayers?: number;
+  dropout?: number;
+  outputSize: number;
+  seed?: number;
+}
+
+/** The recurrent core shared by the models; everything with parameters, for optimizers and checkpoints. */
+abstract class SequenceModel {
+  readonly embedding: Embedding | null;
+  readonly rnn: Recurrent;
+  readonly head: Linear;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly o: SequenceModelOptions,
+  ) {
+    const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const E = o.input === 'embedding' ? (o.embeddingDim ?? o.hiddenSize) : o.inputSize;
+    this.embedding = o.input === 'embedding' ? new Embedding(rt, { numEmbeddings: o.inputSize, embeddingDim: E, seed: seed + 1 }) : null;
+    const ro = { inputSize: E, hiddenSize: o.hiddenSize, numLayers: o.numLayers ?? 1, dropout: o.dropout ?? 0, seed: seed + 2 };
+    this.rnn = o.cell === 'lstm' ? new LSTM(rt, ro) : o.cell === 'gru' ? new GRU(rt, ro) : new RNN(rt, ro);
+    this.head = new Linear(rt, { inFeatures: o.hiddenSize, outFeatures: o.outputSize, seed: seed + 3 });
+  }
+
+  /** The modules with parameters, in a fixed order (state dict prefixes: embedding., rnn., head.). */
+  get modules(): Record<string, Module | Recurrent> {
+    return { ...(this.embedding ? { embedding: this.embedding } : {}), rnn: this.rnn, head: this.head };
+  }
+
+  zeroGrad(): void {
+    for (const m of Object.values(this.modules)) m.zeroGrad();
+  }
+
+  /** All parameters under `prefix.name` (PyTorch's naming of submodules). */
+  async stateDict(): Promise<Record<string, Float32Array>> {
+    const out: Record<string, Float32Array> = {};
+    for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${p}.${k}`] = v;
+    return out;
+  }
+
+  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
+    for (const [p, m] of Object.entries(this.modules)) {
+      const sub: Record<string, Float32Array | Tensor | ArrayLike<number>> = {};
+      for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
+      m.loadStateDict(sub);
+    }
+    const known = new Set(Object.keys(this.modules));
+    const extra = Object.keys(dict).filter((k) => !known.has(k.split('.')[0]!));
+    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: unexpected ${extra.join(', ')}`);
+  }
+
+  protected embed(x: Tensor): Tensor {
+    const name = `${this.constructor.name}.forward`;
+    if (this.embedding) {
+      if (!(x instanceof Tensor) || x.ndim !== 2) throw new Error(`${name}: token ids must be [T, B], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+      return this.embedding.forward(x);
+    }
+    if (!(x instanceof Tensor) || x.ndim !== 3) throw new Error(`${name}: x must be [T, B, ${this.o.inputSize}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    return x;
+  }
+
+  protected unembed(dx: Tensor): void {
+    if (this.embedding) this.embedding.backward(dx);
+  }
+
+  destroy(): void {
+    for (const m of Object.values(this.modules)) m.destroy();
+  }
+}
+
+/** A prediction per step: logits [T, B, outputSize] from inputs [T, B] (ids) or [T, B, I]. */
+export class SequenceToSequence extends SequenceModel {
+  forward(x: Tensor, state: { h0?: Tensor; c0?: Tensor } = {}): { logits: Tensor; h: Tensor; c?: Tensor } {
+    const e = this.embed(x);
+    const r = this.rnn.forward(e, state);
+    return { logits: this.head.forward(r.output), h: r.h, c: r.c };
+  }
+
+  /** dlogits [T, B, outputSize]; accumulates every parameter gradient. */
+  backward(dlogits: Tensor): void {
+    const dOut = this.head.backward(dlogits);
+    const { dx } = this.rnn.backward(dOut);
+    this.unembed(dx);
+  }
+}
+
+/** One output per sequence: logits [B, outputSize] from the last layer's final hidden state. */
+export class SequenceToVector extends SequenceModel {
+  private zeros: Tensor | null = null;
+  private dh: Tensor | null = null;
+
+  forward(x: Tensor, state: { lengths?: ArrayLike<number> } = {}): { logits: Tensor } {
+    const e = this.embed(x);
+    const r = this.rnn.forward(e, { lengths: state.lengths });
+    const L = this.rnn.numLayers * this.rnn.D;
+    // The top layer's forward-direction state: row L*D - D of h [L*D, B, H].
+    const last = r.h.index(L - this.rnn.D);
+    return { logits: this.head.forward(last) };
+  }
+
+  backward(dlogits: Tensor): void {
+    const dLast = this.head.backward(dlogits);
+    const rnn = this.rnn;
+    const out = this.lastOutputShape();
+    if (!this.zeros || this.zeros.size !== out.size) {
+      this.rt.submit();
+      this.zeros?.buffer.destroy();
+      this.dh?.buffer.destroy();
+      this.zeros = this.rt.zeros(out.shape, 'SequenceToVector.dOutput');
+      this.dh = this.rt.zeros([rnn.numLayers * rnn.D, out.B, rnn.hiddenSize], 'SequenceToVector.dh');
+    }
+    // The loss reaches the rnn only through the final state of the top layer.
+    fill(this.rt, this.dh!, 0);
+    this.rt.copy(dLast, this.dh!.index(rnn.numLayers * rnn.D - rnn.D));
+    const { dx } = rnn.backward(this.zeros.reshape(out.shape), { dh: this.dh! });
+    this.unembed(dx);
+  }
+
+  private lastOutputShape(): { shape: number[]; size: number; B: number } {
+    const o = this.rnn.lastOutput;
+    if (!o) throw new Error('SequenceToVector.backward: call forward first');
+    return { shape: [...o.shape], size: o.size, B: o.shape[this.rnn.batchFirst ? 0 : 1]! };
+  }
+
+  override destroy(): void {
+    this.rt.submit();
+    this.zeros?.buffer.destroy();
+    this.dh?.buffer.destroy();
+    super.destroy();
+  }
+}
