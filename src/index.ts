@@ -47,3 +47,5 @@ export { Module, Linear, Embedding } from './nn/layers.js';
 export { SequenceToSequence, SequenceToVector, type SequenceModelOptions } from './models/sequence.js';
 export { encodeSafetensors, decodeSafetensors, toFloat32, type SafeTensor, type SafeDtype, type DecodeOptions } from './io/safetensors.js';
 export { saveFile, loadFile, saveSafetensors, loadSafetensors } from './io/checkpoint-node.js';
+export { Optimizer, SGD, Adam, AdamW, clipGradNorm, clipGradValue, type SGDOptions, type AdamOptions, type StateValue } from './train/optim.js';
+export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR, sequential, warmupCosine, type Schedule } from './train/schedule.js';
