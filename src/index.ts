@@ -49,3 +49,4 @@ export { encodeSafetensors, decodeSafetensors, toFloat32, type SafeTensor, type 
 export { saveFile, loadFile, saveSafetensors, loadSafetensors } from './io/checkpoint-node.js';
 export { Optimizer, SGD, Adam, AdamW, clipGradNorm, clipGradValue, type SGDOptions, type AdamOptions, type StateValue } from './train/optim.js';
 export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR, sequential, warmupCosine, type Schedule } from './train/schedule.js';
+export { fit, type Trainable, type TrainData, type FitOptions, type FitResult, type StepInfo } from './train/fit.js';

@@ -81,6 +81,12 @@ export class Tensor {
     return this.rt.read(this);
   }
 
+  /** Frees this tensor's buffer (a tensor that owns its buffer), after submitting recorded work. */
+  destroy(): void {
+    this.rt.submit();
+    this.buffer.destroy();
+  }
+
   /** Uploads `data` (exactly `size` values), after pending work that may read the old values. */
   write(data: ArrayLike<number>): void {
     this.rt.write(this, data);
