@@ -50,3 +50,4 @@ export { saveFile, loadFile, saveSafetensors, loadSafetensors } from './io/check
 export { Optimizer, SGD, Adam, AdamW, clipGradNorm, clipGradValue, type SGDOptions, type AdamOptions, type StateValue } from './train/optim.js';
 export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR, sequential, warmupCosine, type Schedule } from './train/schedule.js';
 export { fit, type Trainable, type TrainData, type FitOptions, type FitResult, type StepInfo } from './train/fit.js';
+export { saveCheckpoint, loadCheckpoint, downloadCheckpoint, saveToIndexedDB, loadFromIndexedDB, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointModel, type CheckpointModule, type CheckpointExtra, type LoadedCheckpoint } from './train/checkpoint.js';

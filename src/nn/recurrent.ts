@@ -219,7 +219,7 @@ export abstract class Recurrent {
   readonly trackGradNorm: boolean;
   /** Training mode (default true, as PyTorch): dropout between layers is applied. */
   training = true;
-  private readonly seed: number;
+  private seed: number;
   /** [1] on the GPU: advances once per training forward, so every step draws new dropout masks. */
   readonly dropoutCounter: Tensor;
   private readonly plans = new Map<string, Plan>();
@@ -262,6 +262,16 @@ export abstract class Recurrent {
     this.seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.dropoutCounter = rt.zeros([1], `${name}.dropoutCounter`);
     this.resetParameters(this.seed);
+  }
+
+  /** The seed of the dropout masks (with the GPU-side counter, what a checkpoint must restore). */
+  get dropoutSeed(): number {
+    return this.seed;
+  }
+  set dropoutSeed(v: number) {
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) throw new Error(`${this.constructor.name}: dropoutSeed must be a u32, got ${v}`);
+    this.seed = v;
+    this.plans.forEach((p) => (p.boundX = null)); // masks are bound with the seed: rebind
   }
 
   /** D: 1 or 2 directions. */
