@@ -12,11 +12,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { linearRegressionDemo } from './demo.js';
-import { decodeSafetensors, encodeSafetensors, toFloat32 } from './io/safetensors.js';
+import { decodeSafetensors, toFloat32 } from './io/safetensors.js';
 import { SequenceToSequence } from './models/sequence.js';
 import { mulberry32 } from './nn/init.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type TrainData } from './train/fit.js';
+import { Adam } from './train/optim.js';
 
 /** A usage error: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -117,14 +119,30 @@ async function train(o: Record<string, unknown>): Promise<void> {
   console.log(`adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${rt.isCpu ? ' (CPU: expect CPU speeds)' : ''}`);
   const cfg: CharModelConfig = { arch, hidden: o.hidden as number, layers: o.layers as number, vocab };
   const model = buildModel(rt, cfg, seed);
+  const optimizers = Object.values(model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: o.lr as number }));
+  let startStep = 0;
   if (o.resume) {
     const fs = await import('node:fs/promises');
-    const bytes = await fs.readFile(o.resume as string).catch((e: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read '${String(o.resume)}' (${e.code ?? e})`);
+    const path = o.resume as string;
+    const bytes = await fs.readFile(path).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read '${path}' (${e.code ?? e})`);
     });
-    loadInto(model, new Uint8Array(bytes), cfg);
+    const saved = readConfig(new Uint8Array(bytes), path).cfg;
+    if (saved.arch !== cfg.arch || saved.hidden !== cfg.hidden || saved.layers !== cfg.layers || saved.vocab.join('') !== cfg.vocab.join('')) {
+      throw new UsageError(
+        `--resume: '${path}' holds a ${saved.arch} ${saved.layers} x ${saved.hidden} over ${saved.vocab.length} symbols; this run is ${cfg.arch} ${cfg.layers} x ${cfg.hidden} over ${cfg.vocab.length}`,
+      );
+    }
+    try {
+      startStep = (await loadCheckpoint(new Uint8Array(bytes), model, optimizers)).step;
+    } catch (e) {
+      throw new UsageError(`--resume: ${(e as Error).message}`);
+    }
+    console.log(`resumed from ${path} at step ${startStep}`);
   }
+  // The batch stream continues where a resumed run left off.
   const rand = mulberry32(seed);
+  for (let i = 0; i < startStep * B; i++) rand();
   const data: TrainData = {
     xShape: [T, B],
     yShape: [T * B],
@@ -146,7 +164,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const res = await fit(model, data, {
     steps,
     loss: 'cross_entropy',
-    lr: o.lr as number,
+    optimizer: optimizers,
     clip: o.clip as number,
     logEvery: Math.max(1, Math.min(20, Math.floor(steps / 10))),
     onStep: (s) => bar.update(s.step + 1, { loss: s.loss.toFixed(3), rate: s.stepsPerSecond.toFixed(1) }),
@@ -158,36 +176,14 @@ async function train(o: Record<string, unknown>): Promise<void> {
   if (first !== undefined && last !== undefined) console.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${res.steps} steps`);
   if (o.out) {
     const fs = await import('node:fs/promises');
-    await fs.writeFile(o.out as string, await saveModel(model, cfg, res.steps));
+    const metadata = { 'charmodel.arch': cfg.arch, 'charmodel.hidden': String(cfg.hidden), 'charmodel.layers': String(cfg.layers), 'charmodel.vocab': JSON.stringify(cfg.vocab) };
+    await fs.writeFile(o.out as string, await saveCheckpoint(model, optimizers, { step: startStep + res.steps, metadata }));
     console.log(`saved ${String(o.out)}`);
   }
   console.log('--- sample ---');
   console.log(await sampleText(rt, model, vocab, text.slice(0, 1), 200, 0.8, seed));
   model.destroy();
   rt.destroy();
-}
-
-async function saveModel(model: SequenceToSequence, c: CharModelConfig, steps: number): Promise<Uint8Array> {
-  const sd = await model.stateDict();
-  const tensors = Object.fromEntries(
-    Object.entries(sd).map(([k, v]) => [k, { dtype: 'F32', shape: [...shapeOf(model, k)], data: v }]),
-  );
-  return encodeSafetensors(tensors, {
-    format: 'webgpu-rnn char model v1',
-    arch: c.arch,
-    hidden: String(c.hidden),
-    layers: String(c.layers),
-    vocab: JSON.stringify(c.vocab),
-    steps: String(steps),
-  });
-}
-
-function shapeOf(model: SequenceToSequence, key: string): readonly number[] {
-  const [prefix, ...rest] = key.split('.');
-  const m = model.modules[prefix!];
-  const t = m?.params.tensors[rest.join('.')];
-  if (!t) throw new Error(`no parameter '${key}'`);
-  return t.shape;
 }
 
 function readConfig(bytes: Uint8Array, path: string): { cfg: CharModelConfig; tensors: Record<string, Float32Array> } {
@@ -198,18 +194,20 @@ function readConfig(bytes: Uint8Array, path: string): { cfg: CharModelConfig; te
     throw new UsageError(`'${path}' is not a checkpoint: ${(e as Error).message}`);
   }
   const m = dec.metadata;
-  if (m.format !== 'webgpu-rnn char model v1') throw new UsageError(`'${path}' is not a webgpu-rnn character model (metadata format '${m.format ?? 'none'}')`);
-  const cfg: CharModelConfig = { arch: m.arch as CharModelConfig['arch'], hidden: Number(m.hidden), layers: Number(m.layers), vocab: JSON.parse(m.vocab ?? '[]') as string[] };
-  const tensors = Object.fromEntries(Object.entries(dec.tensors).map(([k, v]) => [k, toFloat32(v)]));
+  if (!m['charmodel.arch']) throw new UsageError(`'${path}' is not a character model saved by webgpu-rnn train --out`);
+  const cfg: CharModelConfig = {
+    arch: m['charmodel.arch'] as CharModelConfig['arch'],
+    hidden: Number(m['charmodel.hidden']),
+    layers: Number(m['charmodel.layers']),
+    vocab: JSON.parse(m['charmodel.vocab'] ?? '[]') as string[],
+  };
+  // The model's parameters (the optimizer's state and RNG counters are for --resume).
+  const tensors = Object.fromEntries(
+    Object.entries(dec.tensors)
+      .filter(([k]) => !k.startsWith('optimizer.') && !k.startsWith('rng.'))
+      .map(([k, v]) => [k, toFloat32(v)]),
+  );
   return { cfg, tensors };
-}
-
-function loadInto(model: SequenceToSequence, bytes: Uint8Array, cfg: CharModelConfig): void {
-  const { cfg: saved, tensors } = readConfig(bytes, 'resume');
-  if (saved.arch !== cfg.arch || saved.hidden !== cfg.hidden || saved.layers !== cfg.layers || saved.vocab.join('') !== cfg.vocab.join('')) {
-    throw new UsageError(`--resume: the checkpoint is a ${saved.arch} ${saved.layers} x ${saved.hidden} over ${saved.vocab.length} symbols; this run is ${cfg.arch} ${cfg.layers} x ${cfg.hidden} over ${cfg.vocab.length}`);
-  }
-  model.loadStateDict(tensors);
 }
 
 async function sample(o: Record<string, unknown>): Promise<void> {
@@ -255,8 +253,8 @@ function program(): Command {
     .option('--lr <rate>', 'learning rate (Adam)', positive('--lr'), 0.003)
     .option('--clip <norm>', 'clip gradients to this global norm', positive('--clip'), 5)
     .option('--seed <n>', 'seed of the initialisation and the batches', int('--seed', 0), 1)
-    .option('--out <file>', 'save the model as safetensors')
-    .option('--resume <file>', 'start from a saved model of the same shape')
+    .option('--out <file>', 'save a checkpoint (safetensors: parameters under PyTorch names, optimizer state, step)')
+    .option('--resume <file>', 'continue from a checkpoint of the same model (parameters, optimizer state, step)')
     .action(async (opts) => train(opts));
   p.command('sample')
     .description('generate text from a saved model')
