@@ -51,3 +51,4 @@ export { Optimizer, SGD, Adam, AdamW, clipGradNorm, clipGradValue, type SGDOptio
 export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR, sequential, warmupCosine, type Schedule } from './train/schedule.js';
 export { fit, type Trainable, type TrainData, type FitOptions, type FitResult, type StepInfo } from './train/fit.js';
 export { saveCheckpoint, loadCheckpoint, downloadCheckpoint, saveToIndexedDB, loadFromIndexedDB, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointModel, type CheckpointModule, type CheckpointExtra, type LoadedCheckpoint } from './train/checkpoint.js';
+export { EncoderDecoder, VectorToSequence, type EncoderDecoderOptions, type VectorToSequenceOptions, type Seq2SeqDecodeOptions, type Seq2SeqSampleOptions } from './models/seq2seq.js';
