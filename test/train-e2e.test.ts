@@ -3,7 +3,7 @@
  * Thresholds are set from measured runs with wide margins (see each test).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Adam, CrossEntropyLoss, MSELoss, SequenceToSequence, SequenceToVector, clipGradNorm, createRuntime, type Optimizer, type Runtime } from '../src/index.js';
+import { Adam, CrossEntropyLoss, MSELoss, SequenceToSequence, SequenceToVector, WaveNet, clipGradNorm, createRuntime, type Optimizer, type Runtime } from '../src/index.js';
 import { rng } from './suite/check.js';
 
 let rt: Runtime;
@@ -61,7 +61,54 @@ describe('training end to end', () => {
     expect(got[0]).toBeGreaterThan(2.5);
     expect(got[got.length - 1]).toBeLessThan(0.6);
     expect(counts.submits).toBe(1);
+    // Dispatches of one step, per-step LSTM path (a CPU adapter): zeroGrad 3 (one fill per module);
+    // forward: embedding 1, LSTM T + 2, head GEMM 1; loss 3; backward: head 3 (dW, db, dx), LSTM T + 6,
+    // embedding 1; clipping over 3 arenas 2*3 + 2; Adam 2 per module, 6. Total 2T + 34. On a GPU the
+    // whole-sequence path replaces the T + 2 and T + 6 by 2 and 6: 34, independent of T.
+    expect(counts.dispatches).toBe(rt.isCpu ? 2 * T + 34 : 34);
     model.destroy();
+    loss.destroy();
+  });
+
+  it('a WaveNet learns a periodic waveform (next-sample regression)', async () => {
+    const [B, T, P] = [4, 64, 16];
+    const net = new WaveNet(rt, { inChannels: 1, residualChannels: 16, dilationChannels: 16, skipChannels: 16, outChannels: 1, dilations: [1, 2, 4, 8], seed: 3 });
+    const opt = new Adam(rt, net.params, net.gradients, { lr: 0.005 });
+    const loss = new MSELoss(rt);
+    const x = rt.zeros([B, 1, T]);
+    const y = rt.zeros([B, 1, T]);
+    const wave = (t: number) => Math.sin((2 * Math.PI * t) / P) + 0.5 * Math.sin((4 * Math.PI * t) / P + 1);
+    const r = rng(9);
+    const losses: Promise<Float32Array>[] = [];
+    const steps = 150;
+    for (let step = 0; step < steps; step++) {
+      const xs = new Float32Array(B * T);
+      const ys = new Float32Array(B * T);
+      for (let b = 0; b < B; b++) {
+        const phase = Math.floor(r() * P);
+        for (let t = 0; t < T; t++) {
+          xs[b * T + t] = wave(phase + t);
+          ys[b * T + t] = wave(phase + t + 1);
+        }
+      }
+      x.write(xs);
+      y.write(ys);
+      rt.step(() => {
+        net.zeroGrad();
+        const { output } = net.forward(x);
+        const l = loss.forward(output, y);
+        net.backward(l.grad);
+        opt.step();
+        if (step % 15 === 0 || step === steps - 1) losses.push(l.loss.read());
+      });
+    }
+    const got = (await Promise.all(losses)).map((v) => v[0]!);
+    if (process.env.SHOW_LOSSES) console.log(got.map((v) => v.toPrecision(3)).join(' '));
+    // Measured: 0.71 at step 0, 0.004-0.01 from step 60 on. The signal's variance is 0.63 (predicting 0);
+    // repeating the current sample scores ~0.15. Asserting < 0.04 needs a real prediction (4x margin).
+    expect(got[0]).toBeGreaterThan(0.2);
+    expect(got[got.length - 1]).toBeLessThan(0.04);
+    net.destroy();
     loss.destroy();
   });
 
