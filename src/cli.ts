@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * webgpu-rnn: train a character-level recurrent model on a text (by default
- * the built-in public-domain sonnets) and sample from it; `demo` runs the
- * runtime demo (a linear model fitted on the GPU).
+ * webgpu-rnn: train a character-level model (LSTM, GRU, RNN or WaveNet) on a
+ * text (by default the built-in public-domain sonnets), or a next-value model
+ * on a CSV time series, and sample from it; `demo` runs the runtime demo (a
+ * linear model fitted on the GPU).
  *
  *   webgpu-rnn train [--arch lstm|gru|rnn] [--data FILE] [--steps N] ...
  *   webgpu-rnn sample --checkpoint FILE [--length N] [--temperature T]
@@ -14,10 +15,11 @@ import cliProgress from 'cli-progress';
 import { linearRegressionDemo } from './demo.js';
 import { decodeSafetensors, toFloat32 } from './io/safetensors.js';
 import { SequenceToSequence } from './models/sequence.js';
+import { WaveNet } from './nn/wavenet.js';
 import { mulberry32 } from './nn/init.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';
-import { fit, type TrainData } from './train/fit.js';
+import { fit, type Trainable, type TrainData } from './train/fit.js';
 import { Adam } from './train/optim.js';
 
 /** A usage error: one line on stderr, exit code 2. */
@@ -46,80 +48,156 @@ async function readText(path: string | undefined): Promise<{ text: string; sourc
   }
 }
 
-interface CharModelConfig {
-  arch: 'lstm' | 'gru' | 'rnn';
+/** What a checkpoint's metadata records to rebuild the model. */
+interface ModelConfig {
+  arch: 'lstm' | 'gru' | 'rnn' | 'wavenet';
   hidden: number;
   layers: number;
+  /** Text models: the symbols; time-series models: empty. */
   vocab: string[];
+  /** Time-series models: the normalisation of the values. */
+  mean?: number;
+  std?: number;
 }
 
-function buildModel(rt: Runtime, c: CharModelConfig, seed: number): SequenceToSequence {
-  return new SequenceToSequence(rt, {
-    input: 'embedding',
-    inputSize: c.vocab.length,
+/** A model `fit` can train, whatever its architecture, and how to sample from it. */
+interface Built {
+  model: Trainable & { destroy(): void; modules: Record<string, { params: import('./tensor.js').Arena; gradients: import('./tensor.js').Arena; stateDict(): Promise<Record<string, Float32Array>>; loadStateDict(d: Record<string, Float32Array>): void }> };
+  wavenet: WaveNet | null;
+  seq: SequenceToSequence | null;
+}
+
+const isText = (c: ModelConfig) => c.vocab.length > 0;
+
+function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
+  const V = isText(c) ? c.vocab.length : 1;
+  if (c.arch === 'wavenet') {
+    // Dilations 1..2^(hidden layers per stack), `layers` stacks; `hidden` channels.
+    const net = new WaveNet(rt, {
+      inChannels: V, residualChannels: c.hidden, dilationChannels: c.hidden, skipChannels: c.hidden, outChannels: V,
+      dilations: [1, 2, 4, 8, 16], stacks: c.layers, seed,
+    });
+    const model = {
+      rt,
+      modules: { wavenet: net },
+      zeroGrad: () => net.zeroGrad(),
+      forward: (x: import('./tensor.js').Tensor) => ({ logits: net.forward(x).output }),
+      backward: (d: import('./tensor.js').Tensor) => void net.backward(d),
+      destroy: () => net.destroy(),
+    };
+    return { model: model as unknown as Built['model'], wavenet: net, seq: null };
+  }
+  const seq = new SequenceToSequence(rt, {
+    input: isText(c) ? 'embedding' : 'dense',
+    inputSize: V,
     embeddingDim: Math.min(64, c.hidden),
     cell: c.arch,
     hiddenSize: c.hidden,
     numLayers: c.layers,
-    outputSize: c.vocab.length,
+    outputSize: V,
     seed,
   });
+  return { model: seq as unknown as Built['model'], wavenet: null, seq };
 }
 
-/** Characters from the model, one step at a time (each step reads its logits back to sample on the CPU). */
-async function sampleText(rt: Runtime, model: SequenceToSequence, vocab: string[], prime: string, length: number, temperature: number, seed: number): Promise<string> {
+function softmaxSample(logits: ArrayLike<number>, temperature: number, u: number): number {
+  let mx = -Infinity;
+  for (let i = 0; i < logits.length; i++) mx = Math.max(mx, logits[i]!);
+  const p = Array.from(logits, (v) => Math.exp((v - mx) / temperature));
+  let x = u * p.reduce((a, b) => a + b, 0);
+  for (let c = 0; c < p.length; c++) {
+    x -= p[c]!;
+    if (x <= 0) return c;
+  }
+  return p.length - 1;
+}
+
+/**
+ * Continues `prime` (symbol ids, or normalised values for a time series) by
+ * `length` steps: the recurrent models one step at a time (each step reads
+ * its output back to choose the next input on the CPU), WaveNet with its
+ * fast GPU generation.
+ */
+async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number[], length: number, temperature: number, seed: number): Promise<number[]> {
+  const text = isText(c);
+  if (b.wavenet) {
+    const V = text ? c.vocab.length : 1;
+    const T0 = prime.length;
+    const pre = new Float32Array(V * T0);
+    prime.forEach((v, t) => (text ? (pre[v * T0 + t] = 1) : (pre[t] = v)));
+    const prefix = rt.tensor(pre, [1, V, T0]);
+    const { samples } = b.wavenet.generate(length, { prefix, mode: text ? 'sample' : 'regression', temperature, seed });
+    const out = Array.from(await samples.read());
+    samples.buffer.destroy();
+    prefix.destroy();
+    return out;
+  }
+  const seq = b.seq!;
   const rand = mulberry32(seed);
-  const x = rt.zeros([1, 1]);
+  const x = text ? rt.zeros([1, 1]) : rt.zeros([1, 1, 1]);
   let state: { h0?: import('./tensor.js').Tensor; c0?: import('./tensor.js').Tensor } = {};
-  let out = '';
-  let next = vocab.indexOf(prime[0] ?? vocab[0]!);
-  const steps = prime.length - 1 + length;
-  for (let i = 0; i < steps; i++) {
+  const out: number[] = [];
+  let next = prime[0]!;
+  for (let i = 0; i < prime.length - 1 + length; i++) {
     x.write([next]);
-    const r = model.forward(x, state);
+    const r = seq.forward(x, state);
     state = { h0: r.h, c0: r.c };
-    const logits = await r.logits.read();
+    const y = await r.logits.read();
     if (i + 1 < prime.length) {
-      next = vocab.indexOf(prime[i + 1]!);
+      next = prime[i + 1]!;
       continue;
     }
-    const mx = Math.max(...logits);
-    const p = Array.from(logits, (v) => Math.exp((v - mx) / temperature));
-    let u = rand() * p.reduce((a, b) => a + b, 0);
-    next = p.length - 1;
-    for (let c = 0; c < p.length; c++) {
-      u -= p[c]!;
-      if (u <= 0) {
-        next = c;
-        break;
-      }
-    }
-    out += vocab[next];
+    next = text ? softmaxSample(y, temperature, rand()) : y[0]!;
+    out.push(next);
   }
   x.destroy();
-  return prime + out;
+  return out;
+}
+
+/** The first numeric column of a CSV file (a header line is skipped). */
+function parseCsv(text: string, path: string): number[] {
+  const values: number[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    const v = Number(line.split(',').map((f) => f.trim()).find((f) => f !== '' && Number.isFinite(Number(f))));
+    if (Number.isFinite(v)) values.push(v);
+  }
+  if (values.length < 40) throw new UsageError(`'${path}': found ${values.length} numeric rows, need at least 40 for a time series`);
+  return values;
 }
 
 async function train(o: Record<string, unknown>): Promise<void> {
   const arch = o.arch as string;
-  if (arch !== 'lstm' && arch !== 'gru' && arch !== 'rnn') {
-    throw new UsageError(`--arch ${arch}: not available from the command line yet (lstm, gru, rnn are)`);
-  }
-  const { text, source } = await readText(o.data as string | undefined);
-  if (text.length < 64) throw new UsageError(`the text in '${String(o.data)}' is too short (${text.length} characters, need 64)`);
-  const vocab = [...new Set(text)].sort();
-  const ids = Float32Array.from(text, (ch) => vocab.indexOf(ch));
+  if (arch === 'seq2seq') throw new UsageError('--arch seq2seq: not available from the command line yet (lstm, gru, rnn, wavenet are)');
+  const dataPath = o.data as string | undefined;
+  const { text, source } = await readText(dataPath);
+  const csv = !!dataPath && /\.csv$/i.test(dataPath);
   const T = 32;
   const B = o.batch as number;
   const steps = o.steps as number;
   const seed = o.seed as number;
+  let cfg: ModelConfig;
+  let series: Float32Array;
+  if (csv) {
+    const raw = parseCsv(text, dataPath!);
+    const mean = raw.reduce((a, b) => a + b, 0) / raw.length;
+    const std = Math.sqrt(raw.reduce((a, b) => a + (b - mean) ** 2, 0) / raw.length) || 1;
+    series = Float32Array.from(raw, (v) => (v - mean) / std);
+    cfg = { arch: arch as ModelConfig['arch'], hidden: o.hidden as number, layers: o.layers as number, vocab: [], mean, std };
+  } else {
+    if (text.length < 64) throw new UsageError(`the text in '${String(dataPath)}' is too short (${text.length} characters, need 64)`);
+    const vocab = [...new Set(text)].sort();
+    series = Float32Array.from(text, (ch) => vocab.indexOf(ch));
+    cfg = { arch: arch as ModelConfig['arch'], hidden: o.hidden as number, layers: o.layers as number, vocab };
+  }
   const rt = await createRuntime({ quiet: true });
   const info = rt.adapterInfo;
-  console.log(`webgpu-rnn: ${arch.toUpperCase()} (${o.layers} x ${o.hidden}) on ${source}: ${text.length} characters, ${vocab.length} symbols`);
+  const what = csv ? `${series.length} values (first numeric column, normalised)` : `${series.length} characters, ${cfg.vocab.length} symbols`;
+  console.log(`webgpu-rnn: ${arch.toUpperCase()} (${cfg.layers} x ${cfg.hidden}) on ${source}: ${what}`);
   console.log(`adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${rt.isCpu ? ' (CPU: expect CPU speeds)' : ''}`);
-  const cfg: CharModelConfig = { arch, hidden: o.hidden as number, layers: o.layers as number, vocab };
-  const model = buildModel(rt, cfg, seed);
-  const optimizers = Object.values(model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: o.lr as number }));
+  const built = buildModel(rt, cfg, seed);
+  const modules = Object.values(built.model.modules);
+  const optimizers = modules.map((m) => new Adam(rt, m.params, m.gradients, { lr: o.lr as number }));
   let startStep = 0;
   if (o.resume) {
     const fs = await import('node:fs/promises');
@@ -128,30 +206,41 @@ async function train(o: Record<string, unknown>): Promise<void> {
       throw new UsageError(`cannot read '${path}' (${e.code ?? e})`);
     });
     const saved = readConfig(new Uint8Array(bytes), path).cfg;
-    if (saved.arch !== cfg.arch || saved.hidden !== cfg.hidden || saved.layers !== cfg.layers || saved.vocab.join('') !== cfg.vocab.join('')) {
-      throw new UsageError(
-        `--resume: '${path}' holds a ${saved.arch} ${saved.layers} x ${saved.hidden} over ${saved.vocab.length} symbols; this run is ${cfg.arch} ${cfg.layers} x ${cfg.hidden} over ${cfg.vocab.length}`,
-      );
+    const same = (a: ModelConfig) => `${a.arch} ${a.layers} x ${a.hidden} over ${isText(a) ? `${a.vocab.length} symbols` : 'a time series'}`;
+    if (same(saved) !== same(cfg) || saved.vocab.join('') !== cfg.vocab.join('')) {
+      throw new UsageError(`--resume: '${path}' holds a ${same(saved)}; this run is ${same(cfg)}`);
     }
     try {
-      startStep = (await loadCheckpoint(new Uint8Array(bytes), model, optimizers)).step;
+      startStep = (await loadCheckpoint(new Uint8Array(bytes), built.model, optimizers)).step;
     } catch (e) {
       throw new UsageError(`--resume: ${(e as Error).message}`);
     }
     console.log(`resumed from ${path} at step ${startStep}`);
   }
-  // The batch stream continues where a resumed run left off.
+  // Windows of T + 1 consecutive items; the batch stream continues where a resumed run left off.
   const rand = mulberry32(seed);
   for (let i = 0; i < startStep * B; i++) rand();
+  const V = isText(cfg) ? cfg.vocab.length : 1;
+  const wavenet = cfg.arch === 'wavenet';
   const data: TrainData = {
-    xShape: [T, B],
-    yShape: [T * B],
+    // Recurrent: [T, B] ids or [T, B, 1] values; WaveNet: [B, C, T] (one-hot or values).
+    xShape: wavenet ? [B, V, T] : isText(cfg) ? [T, B] : [T, B, 1],
+    yShape: wavenet ? (isText(cfg) ? [B * T] : [B, 1, T]) : isText(cfg) ? [T * B] : [T, B, 1],
     batch(_step, x, y) {
+      if (wavenet) x.fill(0);
       for (let b = 0; b < B; b++) {
-        const s = Math.floor(rand() * (ids.length - T - 1));
+        const s = Math.floor(rand() * (series.length - T - 1));
         for (let t = 0; t < T; t++) {
-          x[t * B + b] = ids[s + t]!;
-          y[t * B + b] = ids[s + t + 1]!;
+          const cur = series[s + t]!;
+          const nxt = series[s + t + 1]!;
+          if (wavenet) {
+            if (isText(cfg)) x[(b * V + cur) * T + t] = 1;
+            else x[b * T + t] = cur;
+            y[b * T + t] = nxt;
+          } else {
+            x[t * B + b] = cur;
+            y[t * B + b] = nxt;
+          }
         }
       }
     },
@@ -161,13 +250,14 @@ async function train(o: Record<string, unknown>): Promise<void> {
     cliProgress.Presets.shades_classic,
   );
   bar.start(steps, 0, { loss: '-', rate: '-' });
-  const res = await fit(model, data, {
+  const res = await fit(built.model, data, {
     steps,
-    loss: 'cross_entropy',
+    loss: isText(cfg) ? 'cross_entropy' : 'mse',
+    classDim: wavenet ? 1 : 'last',
     optimizer: optimizers,
     clip: o.clip as number,
     logEvery: Math.max(1, Math.min(20, Math.floor(steps / 10))),
-    onStep: (s) => bar.update(s.step + 1, { loss: s.loss.toFixed(3), rate: s.stepsPerSecond.toFixed(1) }),
+    onStep: (st) => bar.update(st.step + 1, { loss: st.loss.toFixed(3), rate: st.stepsPerSecond.toFixed(1) }),
   });
   bar.update(res.steps);
   bar.stop();
@@ -176,17 +266,30 @@ async function train(o: Record<string, unknown>): Promise<void> {
   if (first !== undefined && last !== undefined) console.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${res.steps} steps`);
   if (o.out) {
     const fs = await import('node:fs/promises');
-    const metadata = { 'charmodel.arch': cfg.arch, 'charmodel.hidden': String(cfg.hidden), 'charmodel.layers': String(cfg.layers), 'charmodel.vocab': JSON.stringify(cfg.vocab) };
-    await fs.writeFile(o.out as string, await saveCheckpoint(model, optimizers, { step: startStep + res.steps, metadata }));
+    const metadata: Record<string, string> = {
+      'charmodel.arch': cfg.arch,
+      'charmodel.hidden': String(cfg.hidden),
+      'charmodel.layers': String(cfg.layers),
+      'charmodel.vocab': JSON.stringify(cfg.vocab),
+    };
+    if (!isText(cfg)) Object.assign(metadata, { 'charmodel.mean': String(cfg.mean), 'charmodel.std': String(cfg.std) });
+    await fs.writeFile(o.out as string, await saveCheckpoint(built.model, optimizers, { step: startStep + res.steps, metadata }));
     console.log(`saved ${String(o.out)}`);
   }
-  console.log('--- sample ---');
-  console.log(await sampleText(rt, model, vocab, text.slice(0, 1), 200, 0.8, seed));
-  model.destroy();
+  if (isText(cfg)) {
+    console.log('--- sample ---');
+    const gen = await generateFrom(rt, built, cfg, [series[0]!], 200, 0.8, seed);
+    console.log(text[0] + gen.map((i) => cfg.vocab[i]).join(''));
+  } else {
+    const tail = Array.from(series.subarray(series.length - T));
+    const gen = await generateFrom(rt, built, cfg, tail, 12, 1, seed);
+    console.log(`forecast (next 12): ${gen.map((v) => (v * cfg.std! + cfg.mean!).toPrecision(4)).join(', ')}`);
+  }
+  built.model.destroy();
   rt.destroy();
 }
 
-function readConfig(bytes: Uint8Array, path: string): { cfg: CharModelConfig; tensors: Record<string, Float32Array> } {
+function readConfig(bytes: Uint8Array, path: string): { cfg: ModelConfig; tensors: Record<string, Float32Array> } {
   let dec;
   try {
     dec = decodeSafetensors(bytes);
@@ -194,13 +297,17 @@ function readConfig(bytes: Uint8Array, path: string): { cfg: CharModelConfig; te
     throw new UsageError(`'${path}' is not a checkpoint: ${(e as Error).message}`);
   }
   const m = dec.metadata;
-  if (!m['charmodel.arch']) throw new UsageError(`'${path}' is not a character model saved by webgpu-rnn train --out`);
-  const cfg: CharModelConfig = {
-    arch: m['charmodel.arch'] as CharModelConfig['arch'],
+  if (!m['charmodel.arch']) throw new UsageError(`'${path}' is not a model saved by webgpu-rnn train --out`);
+  const cfg: ModelConfig = {
+    arch: m['charmodel.arch'] as ModelConfig['arch'],
     hidden: Number(m['charmodel.hidden']),
     layers: Number(m['charmodel.layers']),
     vocab: JSON.parse(m['charmodel.vocab'] ?? '[]') as string[],
   };
+  if (m['charmodel.mean'] !== undefined) {
+    cfg.mean = Number(m['charmodel.mean']);
+    cfg.std = Number(m['charmodel.std']);
+  }
   // The model's parameters (the optimizer's state and RNG counters are for --resume).
   const tensors = Object.fromEntries(
     Object.entries(dec.tensors)
@@ -217,13 +324,20 @@ async function sample(o: Record<string, unknown>): Promise<void> {
     throw new UsageError(`cannot read '${path}' (${e.code ?? e})`);
   });
   const { cfg, tensors } = readConfig(new Uint8Array(bytes), path);
+  if (!isText(cfg)) throw new UsageError(`'${path}' is a time-series model: sample generates text (train prints its forecast)`);
   const rt = await createRuntime({ quiet: true });
-  const model = buildModel(rt, cfg, 0);
-  model.loadStateDict(tensors);
+  const built = buildModel(rt, cfg, 0);
+  for (const [prefix, m] of Object.entries(built.model.modules)) {
+    const sub: Record<string, Float32Array> = {};
+    const pre = built.wavenet ? '' : `${prefix}.`;
+    for (const [k, v] of Object.entries(tensors)) if (built.wavenet || k.startsWith(pre)) sub[built.wavenet ? k.replace(/^wavenet\./, '') : k.slice(pre.length)] = v;
+    m.loadStateDict(sub);
+  }
   const prime = (o.prime as string | undefined) ?? cfg.vocab.find((c) => /[A-Z]/.test(c)) ?? cfg.vocab[0]!;
   for (const ch of prime) if (!cfg.vocab.includes(ch)) throw new UsageError(`--prime: '${ch}' is not in the model's vocabulary`);
-  console.log(await sampleText(rt, model, cfg.vocab, prime, o.length as number, o.temperature as number, o.seed as number));
-  model.destroy();
+  const gen = await generateFrom(rt, built, cfg, Array.from(prime, (ch) => cfg.vocab.indexOf(ch)), o.length as number, o.temperature as number, o.seed as number);
+  console.log(prime + gen.map((i) => cfg.vocab[i]).join(''));
+  built.model.destroy();
   rt.destroy();
 }
 
@@ -245,7 +359,7 @@ function program(): Command {
   p.command('train', { isDefault: true })
     .description('train a character-level model on a text (default: the built-in sonnets), then print a sample')
     .addOption(new Option('--arch <arch>', 'cell').choices(['lstm', 'gru', 'rnn', 'wavenet', 'seq2seq']).default('lstm'))
-    .option('--data <file>', 'a UTF-8 text file to train on')
+    .option('--data <file>', 'a UTF-8 text file, or a .csv time series (its first numeric column)')
     .option('--steps <n>', 'training steps', int('--steps', 1), 300)
     .option('--batch <n>', 'sequences per batch', int('--batch', 1), 16)
     .option('--hidden <n>', 'hidden size', int('--hidden', 1), 128)

@@ -32,6 +32,23 @@ describe('webgpu-rnn command line', () => {
     expect(r.stdout.trim().length).toBeGreaterThanOrEqual(20);
   });
 
+  it('WaveNet on text (fast generation for the sample), and a CSV time series with a forecast', () => {
+    const w = run('train', '--arch', 'wavenet', '--steps', '3', '--hidden', '8', '--batch', '2', '--out', join(dir, 'w.safetensors'));
+    expect(w.status, w.stderr).toBe(0);
+    expect(w.stdout).toMatch(/WAVENET \(1 x 8\) on built-in sonnets/);
+    const s = run('sample', '--checkpoint', join(dir, 'w.safetensors'), '--length', '15', '--prime', 'Lo');
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout.trim().length).toBe(17);
+    const csv = join(dir, 'series.csv');
+    writeFileSync(csv, 'month,value\n' + Array.from({ length: 60 }, (_, i) => `${i},${(100 + 20 * Math.sin(i / 2)).toFixed(2)}`).join('\n'));
+    for (const arch of ['gru', 'wavenet']) {
+      const r = run('train', '--arch', arch, '--data', csv, '--steps', '3', '--hidden', '8', '--batch', '2');
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/60 values \(first numeric column, normalised\)/);
+      expect(r.stdout).toMatch(/forecast \(next 12\): (-?\d+(\.\d+)?(e[+-]\d+)?, ){11}-?\d/);
+    }
+  });
+
   it('--help for each command', () => {
     for (const args of [['--help'], ['train', '--help'], ['sample', '--help']]) {
       const r = run(...args);
@@ -48,6 +65,7 @@ describe('webgpu-rnn command line', () => {
       [['train', '--data', join(dir, 'missing.txt')], /cannot read '.*missing\.txt' \(ENOENT\)/],
       [['sample', '--checkpoint', join(dir, 'missing.safetensors')], /cannot read '.*missing\.safetensors' \(ENOENT\)/],
       [['train', '--arch', 'transformer'], /argument 'transformer' is invalid/],
+      [['train', '--arch', 'seq2seq'], /--arch seq2seq: not available from the command line yet/],
     ];
     const notCkpt = join(dir, 'not.safetensors');
     writeFileSync(notCkpt, 'hello');

@@ -48,6 +48,8 @@ export interface FitOptions {
   steps?: number;
   epochs?: number;
   loss: 'cross_entropy' | 'mse';
+  /** Cross-entropy: where the classes are in the logits: `'last'` (default) or `1` ([B, C, T], WaveNet). */
+  classDim?: 'last' | 1;
   /** Optimizers to use, or one to build per module (default Adam, lr 1e-3). */
   optimizer?: Optimizer[] | 'adam' | 'adamw' | 'sgd';
   lr?: number;
@@ -95,7 +97,8 @@ export async function fit(model: Trainable, data: TrainData, o: FitOptions): Pro
   if (o.clip !== undefined && !(o.clip > 0)) throw new Error(`fit: clip must be > 0, got ${o.clip}`);
   const logEvery = o.logEvery ?? 10;
   const optimizers = makeOptimizers(model, o);
-  const lossFn = o.loss === 'cross_entropy' ? new CrossEntropyLoss(rt) : new MSELoss(rt);
+  const classDim = o.classDim ?? 'last';
+  const lossFn = o.loss === 'cross_entropy' ? new CrossEntropyLoss(rt, { classDim }) : new MSELoss(rt);
   const xs = new Float32Array(numel(data.xShape));
   const ys = new Float32Array(numel(data.yShape));
   const x = rt.zeros(data.xShape, 'fit.x');
@@ -110,11 +113,11 @@ export async function fit(model: Trainable, data: TrainData, o: FitOptions): Pro
 
   const applyLoss = (logits: Tensor, target: Tensor): LossResult => {
     if (lossFn instanceof CrossEntropyLoss) {
-      const C = logits.shape[logits.ndim - 1]!;
+      const C = classDim === 1 ? logits.shape[1]! : logits.shape[logits.ndim - 1]!;
       if (logits.size / C !== target.size) {
         throw new Error(`fit: cross-entropy targets must hold one class per position: logits ${fmtShape(logits.shape)} need ${logits.size / C}, got ${fmtShape(target.shape)}`);
       }
-      return lossFn.forward(logits.reshape([logits.size / C, C]), target);
+      return lossFn.forward(classDim === 1 ? logits : logits.reshape([logits.size / C, C]), target);
     }
     if (logits.size !== target.size) throw new Error(`fit: MSE targets must match the outputs ${fmtShape(logits.shape)}, got ${fmtShape(target.shape)}`);
     return lossFn.forward(logits, target.reshape(logits.shape));
