@@ -43,7 +43,7 @@ export { WaveNet, receptiveField, type WaveNetConfig } from './nn/wavenet.js';
 export { generationUniform, type GenerateOptions } from './nn/wavenet_generate.js';
 export { muLawEncode, muLawDecode } from './nn/mulaw.js';
 export { CrossEntropyLoss, MSELoss, type CrossEntropyOptions, type LossResult } from './train/loss.js';
-export { Module, Linear, Embedding } from './nn/layers.js';
+export { Module, Linear, Embedding, Dropout, ReLU, Sequential, type Layer } from './nn/layers.js';
 export { SequenceToSequence, SequenceToVector, type SequenceModelOptions } from './models/sequence.js';
 export { encodeSafetensors, decodeSafetensors, toFloat32, type SafeTensor, type SafeDtype, type DecodeOptions } from './io/safetensors.js';
 export { saveFile, loadFile, saveSafetensors, loadSafetensors } from './io/checkpoint-node.js';

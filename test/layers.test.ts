@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Embedding, Linear, createRuntime, type Runtime } from '../src/index.js';
+import { Dropout, Embedding, Linear, ReLU, Sequential, createRuntime, dropoutMaskCpu, type Runtime } from '../src/index.js';
 import { gemmRef } from './reference/linalg.js';
 import { U32, expectClose, freshSeed, rng, uniform } from './suite/check.js';
 
@@ -64,5 +64,65 @@ describe('Embedding', () => {
     // Sums of <= N values of size <= 1: N u.
     expectClose('dW', (await emb.grads()).weight!, dW, { atol: N * U32, rtol: 4 * U32 }, seed);
     emb.destroy();
+  });
+});
+
+describe('Dropout, ReLU, Sequential', () => {
+  it('Sequential(Linear, ReLU, Dropout, Linear): forward and backward vs a reference; eval() turns dropout off', async () => {
+    const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
+    const r = rng(seed);
+    const [N, I, Hd, O, p] = [9, 5, 7, 3, 0.3];
+    const l0 = new Linear(rt, { inFeatures: I, outFeatures: Hd, seed });
+    const l3 = new Linear(rt, { inFeatures: Hd, outFeatures: O, seed: seed + 1 });
+    const drop = new Dropout(rt, p, 1234);
+    const net = new Sequential(l0, new ReLU(rt), drop, l3);
+    const W0 = uniform(r, Hd * I), b0 = uniform(r, Hd), W3 = uniform(r, O * Hd), b3 = uniform(r, O);
+    net.loadStateDict({ '0.weight': W0, '0.bias': b0, '3.weight': W3, '3.bias': b3 });
+    expect(Object.keys(await net.stateDict())).toEqual(['0.weight', '0.bias', '3.weight', '3.bias']);
+    const x = uniform(r, N * I);
+    const dy = uniform(r, N * O);
+    const mask = dropoutMaskCpu(N * Hd, p, 1234, 0, 1); // the first training forward draws with counter 1
+    // Reference in float64.
+    const h = new Float64Array(N * Hd);
+    for (let n = 0; n < N; n++) for (let j = 0; j < Hd; j++) {
+      let s = b0[j]!;
+      for (let i = 0; i < I; i++) s += x[n * I + i]! * W0[j * I + i]!;
+      h[n * Hd + j] = Math.max(s, 0) * mask[n * Hd + j]!;
+    }
+    const y = new Float64Array(N * O);
+    for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
+      let s = b3[o]!;
+      for (let j = 0; j < Hd; j++) s += h[n * Hd + j]! * W3[o * Hd + j]!;
+      y[n * O + o] = s;
+    }
+    const pre = new Float64Array(N * Hd); // pre-activation sign for relu'
+    for (let n = 0; n < N; n++) for (let j = 0; j < Hd; j++) {
+      let s = b0[j]!;
+      for (let i = 0; i < I; i++) s += x[n * I + i]! * W0[j * I + i]!;
+      pre[n * Hd + j] = s;
+    }
+    const dx = new Float64Array(N * I);
+    for (let n = 0; n < N; n++) for (let j = 0; j < Hd; j++) {
+      let dh = 0;
+      for (let o = 0; o < O; o++) dh += dy[n * O + o]! * W3[o * Hd + j]!;
+      const dpre = pre[n * Hd + j]! > 0 ? dh * mask[n * Hd + j]! : 0;
+      for (let i = 0; i < I; i++) dx[n * I + i] += dpre * W0[j * I + i]!;
+    }
+    const xt = rt.tensor(x, [N, I]);
+    expectClose('sequential y', await net.forward(xt).read(), y, tol(Hd), seed);
+    net.zeroGrad();
+    expectClose('sequential dx', await net.backward(rt.tensor(dy, [N, O])).read(), dx, tol(Hd * O), seed);
+    net.eval();
+    const yEval = await net.forward(xt).read();
+    const h2 = Float64Array.from(pre, (v) => Math.max(v, 0));
+    const want = new Float64Array(N * O);
+    for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
+      let s = b3[o]!;
+      for (let j = 0; j < Hd; j++) s += h2[n * Hd + j]! * W3[o * Hd + j]!;
+      want[n * O + o] = s;
+    }
+    expectClose('eval y', yEval, want, tol(Hd), seed);
+    expect(() => new Dropout(rt, 1)).toThrow('Dropout: p must be in [0, 1), got 1');
+    net.destroy();
   });
 });

@@ -4,7 +4,7 @@
  * into the runtime's current step, and accumulates parameter gradients.
  */
 import type { KernelDesc } from '../kernel.js';
-import { colSum, fill, gemm } from '../ops.js';
+import { bumpCounter, colSum, dropout, fill, gemm, relu, reluBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { mulberry32, uniformInit } from './init.js';
@@ -15,7 +15,7 @@ function positiveInt(what: string, v: unknown): number {
 }
 
 /** What every module has: parameters and gradients by PyTorch name. */
-export abstract class Module {
+export abstract class Module implements Layer {
   readonly params: Arena;
   readonly gradients: Arena;
   constructor(
@@ -38,6 +38,9 @@ export abstract class Module {
   zeroGrad(): void {
     fill(this.rt, this.gradients.all, 0);
   }
+
+  abstract forward(x: Tensor): Tensor;
+  abstract backward(dy: Tensor): Tensor;
 
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
     const name = `${this.constructor.name}.loadStateDict`;
@@ -177,19 +180,189 @@ export class Embedding extends Module {
     return this.out.reshape(shape);
   }
 
-  /** Accumulates the weight gradient from dy [...S, dim]. */
-  backward(dy: Tensor): void {
+  /** Accumulates the weight gradient from dy [...S, dim]; returns dy (indices have no gradient). */
+  backward(dy: Tensor): Tensor {
     const idx = this.idx;
     if (!idx) throw new Error('Embedding.backward: call forward first');
     if (!(dy instanceof Tensor) || dy.size !== idx.size * this.embeddingDim) {
       throw new Error(`Embedding.backward: dy must be [..., ${this.embeddingDim}] with ${idx.size} positions, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
     this.rt.dispatch(K_EMB_B, { dw: this.gradients.tensors.weight!, idx, dy }, { N: idx.size, V: this.numEmbeddings, D: this.embeddingDim });
+    return dy;
   }
 
   override destroy(): void {
     this.rt.submit();
     this.out?.buffer.destroy();
     super.destroy();
+  }
+}
+
+/** A module that maps one tensor to one tensor, so it can sit in a Sequential. */
+export interface Layer {
+  forward(x: Tensor): Tensor;
+  backward(dy: Tensor): Tensor;
+  zeroGrad(): void;
+  destroy(): void;
+}
+
+/** Owns one output-shaped buffer, planned on first use and on a size change. */
+class Scratch {
+  private t: Tensor | null = null;
+  constructor(
+    private readonly rt: Runtime,
+    private readonly label: string,
+  ) {}
+  get(shape: readonly number[]): Tensor {
+    if (!this.t || this.t.size !== numel(shape)) {
+      this.rt.submit();
+      this.t?.buffer.destroy();
+      this.t = this.rt.zeros(shape, this.label);
+    }
+    return this.t.reshape(shape);
+  }
+  destroy(): void {
+    this.rt.submit();
+    this.t?.buffer.destroy();
+    this.t = null;
+  }
+}
+
+/**
+ * torch.nn.Dropout: in training, zeroes each element with probability p and
+ * scales the rest by 1/(1-p); the identity in eval(). The mask is drawn on the
+ * GPU from (seed, a GPU-side step counter, index) and regenerated in backward.
+ */
+export class Dropout implements Layer {
+  training = true;
+  readonly counter: Tensor;
+  private readonly y: Scratch;
+  private readonly dx: Scratch;
+  private lastTraining = false;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly p: number,
+    readonly seed = Math.floor(Math.random() * 2 ** 32),
+  ) {
+    if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
+    this.counter = rt.zeros([1], 'Dropout.counter');
+    this.y = new Scratch(rt, 'Dropout.y');
+    this.dx = new Scratch(rt, 'Dropout.dx');
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.lastTraining = this.training && this.p > 0;
+    if (!this.lastTraining) return x;
+    bumpCounter(this.rt, this.counter);
+    const y = this.y.get(x.shape);
+    dropout(this.rt, y, x, { p: this.p, seed: this.seed, stream: 0, counter: this.counter });
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor {
+    if (!this.lastTraining) return dy;
+    const dx = this.dx.get(dy.shape);
+    dropout(this.rt, dx, dy, { p: this.p, seed: this.seed, stream: 0, counter: this.counter });
+    return dx;
+  }
+
+  zeroGrad(): void {}
+
+  destroy(): void {
+    this.y.destroy();
+    this.dx.destroy();
+    this.counter.destroy();
+  }
+}
+
+/** torch.nn.ReLU. */
+export class ReLU implements Layer {
+  private readonly y: Scratch;
+  private readonly dx: Scratch;
+  private x: Tensor | null = null;
+  constructor(readonly rt: Runtime) {
+    this.y = new Scratch(rt, 'ReLU.y');
+    this.dx = new Scratch(rt, 'ReLU.dx');
+  }
+  forward(x: Tensor): Tensor {
+    this.x = x;
+    const y = this.y.get(x.shape);
+    relu(this.rt, y, x);
+    return y;
+  }
+  backward(dy: Tensor): Tensor {
+    if (!this.x) throw new Error('ReLU.backward: call forward first');
+    const dx = this.dx.get(dy.shape);
+    reluBackward(this.rt, dx, this.x, dy);
+    return dx;
+  }
+  zeroGrad(): void {}
+  destroy(): void {
+    this.y.destroy();
+    this.dx.destroy();
+  }
+}
+
+/**
+ * torch.nn.Sequential over tensor-to-tensor layers: forward in order, backward
+ * in reverse. Its state dict prefixes each layer's names with its index
+ * (`0.weight`, `2.bias`), as PyTorch's.
+ */
+export class Sequential implements Layer {
+  readonly layers: Layer[];
+  constructor(...layers: Layer[]) {
+    if (!layers.length) throw new Error('Sequential: give at least one layer');
+    this.layers = layers;
+  }
+  forward(x: Tensor): Tensor {
+    return this.layers.reduce((h, l) => l.forward(h), x);
+  }
+  backward(dy: Tensor): Tensor {
+    return this.layers.reduceRight((d, l) => l.backward(d), dy);
+  }
+  zeroGrad(): void {
+    for (const l of this.layers) l.zeroGrad();
+  }
+  train(mode = true): this {
+    for (const l of this.layers) if (l instanceof Dropout) l.train(mode);
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+  /** The layers with parameters, by index (for optimizers and checkpoints). */
+  get modules(): Record<string, Module> {
+    const out: Record<string, Module> = {};
+    this.layers.forEach((l, i) => {
+      if (l instanceof Module) out[String(i)] = l;
+    });
+    return out;
+  }
+  async stateDict(): Promise<Record<string, Float32Array>> {
+    const out: Record<string, Float32Array> = {};
+    for (const [i, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${i}.${k}`] = v;
+    return out;
+  }
+  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
+    const mods = this.modules;
+    const extra = Object.keys(dict).filter((k) => !(k.split('.')[0]! in mods));
+    if (extra.length) throw new Error(`Sequential.loadStateDict: unexpected ${extra.join(', ')}`);
+    for (const [i, m] of Object.entries(mods)) {
+      const sub: Record<string, Float32Array | Tensor | ArrayLike<number>> = {};
+      for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${i}.`)) sub[k.slice(i.length + 1)] = v;
+      m.loadStateDict(sub);
+    }
+  }
+  destroy(): void {
+    for (const l of this.layers) l.destroy();
   }
 }
