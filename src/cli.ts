@@ -14,13 +14,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { linearRegressionDemo } from './demo.js';
 import { decodeSafetensors, toFloat32 } from './io/safetensors.js';
+import { EncoderDecoder } from './models/seq2seq.js';
 import { SequenceToSequence } from './models/sequence.js';
 import { WaveNet } from './nn/wavenet.js';
 import { mulberry32 } from './nn/init.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type Trainable, type TrainData } from './train/fit.js';
-import { Adam } from './train/optim.js';
+import { CrossEntropyLoss } from './train/loss.js';
+import { Adam, clipGradNorm } from './train/optim.js';
 
 /** A usage error: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -168,8 +170,8 @@ function parseCsv(text: string, path: string): number[] {
 
 async function train(o: Record<string, unknown>): Promise<void> {
   const arch = o.arch as string;
-  if (arch === 'seq2seq') throw new UsageError('--arch seq2seq: not available from the command line yet (lstm, gru, rnn, wavenet are)');
   const dataPath = o.data as string | undefined;
+  if (arch === 'seq2seq') return trainSeq2seq(o);
   const { text, source } = await readText(dataPath);
   const csv = !!dataPath && /\.csv$/i.test(dataPath);
   const T = 32;
@@ -286,6 +288,111 @@ async function train(o: Record<string, unknown>): Promise<void> {
     console.log(`forecast (next 12): ${gen.map((v) => (v * cfg.std! + cfg.mean!).toPrecision(4)).join(', ')}`);
   }
   built.model.destroy();
+  rt.destroy();
+}
+
+/**
+ * --arch seq2seq: an encoder-decoder (LSTM) learns to write short stretches of
+ * the text backwards (source: 4..8 characters; target: the same, reversed,
+ * then a stop token), with teacher forcing; it ends by decoding held-out
+ * stretches greedily.
+ */
+async function trainSeq2seq(o: Record<string, unknown>): Promise<void> {
+  const dataPath = o.data as string | undefined;
+  if (dataPath && /\.csv$/i.test(dataPath)) throw new UsageError('--arch seq2seq learns text: give a text file, not a CSV');
+  const { text, source } = await readText(dataPath);
+  const vocab = [...new Set(text)].sort();
+  const V = vocab.length;
+  const START = V;
+  const STOP = V + 1;
+  const [L, B, steps, seed] = [8, o.batch as number, o.steps as number, o.seed as number];
+  const rt = await createRuntime({ quiet: true });
+  console.log(`webgpu-rnn: SEQ2SEQ (LSTM encoder-decoder, ${o.hidden} hidden) reversing stretches of ${source}`);
+  const model = new EncoderDecoder(rt, { srcVocab: V, tgtVocab: V + 2, embeddingDim: Math.min(64, o.hidden as number), hiddenSize: o.hidden as number, cell: 'lstm', seed });
+  const optimizers = Object.values(model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: o.lr as number }));
+  const ce = new CrossEntropyLoss(rt, { ignoreIndex: -1 });
+  const src = rt.zeros([L, B]);
+  const tgtIn = rt.zeros([L + 1, B]);
+  const tgtOut = rt.zeros([(L + 1) * B]);
+  const rand = mulberry32(seed);
+  const ids = Array.from(text, (ch) => vocab.indexOf(ch));
+  const pick = (): number[] => {
+    const n = 4 + Math.floor(rand() * (L - 3));
+    const at = Math.floor(rand() * (ids.length - n));
+    return ids.slice(at, at + n);
+  };
+  const bar = new cliProgress.SingleBar(
+    { format: 'train [{bar}] {value}/{total} steps | loss {loss}', hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 5000 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(steps, 0, { loss: '-' });
+  const lens = new Array<number>(B);
+  const reads: Promise<void>[] = [];
+  let last = NaN;
+  let first = NaN;
+  for (let step = 0; step < steps; step++) {
+    const s = new Float32Array(L * B);
+    const ti = new Float32Array((L + 1) * B);
+    const to = new Float32Array((L + 1) * B).fill(-1); // -1: ignored (padding)
+    for (let b = 0; b < B; b++) {
+      const w = pick();
+      lens[b] = w.length;
+      const r = [...w].reverse();
+      for (let t = 0; t < L; t++) s[t * B + b] = t < w.length ? w[t]! : 0;
+      ti[b] = START;
+      for (let t = 0; t < r.length; t++) {
+        ti[(t + 1) * B + b] = r[t]!;
+        to[t * B + b] = r[t]!;
+      }
+      to[r.length * B + b] = STOP;
+    }
+    src.write(s);
+    tgtIn.write(ti);
+    tgtOut.write(to);
+    const st = step;
+    rt.step(() => {
+      model.zeroGrad();
+      const { logits } = model.forward(src, tgtIn, { srcLengths: lens });
+      const l = ce.forward(logits.reshape([(L + 1) * B, V + 2]), tgtOut);
+      model.backward(l.grad.reshape([L + 1, B, V + 2]));
+      clipGradNorm(rt, Object.values(model.modules).map((m) => m.gradients), o.clip as number);
+      for (const opt of optimizers) opt.step();
+      if (st % 20 === 0 || st === steps - 1) {
+        reads.push(
+          l.loss.read().then((v) => {
+            if (st === 0) first = v[0]!;
+            last = v[0]!;
+            bar.update(st + 1, { loss: v[0]!.toFixed(3) });
+          }),
+        );
+      }
+    });
+  }
+  await Promise.all(reads);
+  bar.update(steps);
+  bar.stop();
+  console.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${steps} steps`);
+  // Held-out: decode a batch of new stretches greedily.
+  const s = new Float32Array(L * B);
+  const words: number[][] = [];
+  for (let b = 0; b < B; b++) {
+    const w = pick();
+    words.push(w);
+    lens[b] = w.length;
+    for (let t = 0; t < L; t++) s[t * B + b] = t < w.length ? w[t]! : 0;
+  }
+  src.write(s);
+  const out = await model.greedyDecode(src, { maxLength: L + 1, startToken: START, stopToken: STOP, srcLengths: lens });
+  let exact = 0;
+  words.forEach((w, b) => {
+    const want = [...w].reverse();
+    if (out[b]!.length === want.length && out[b]!.every((v, i) => v === want[i])) exact++;
+  });
+  const show = (a: number[]) => JSON.stringify(a.map((i) => vocab[i] ?? '?').join(''));
+  for (let b = 0; b < Math.min(4, B); b++) console.log(`${show(words[b]!)} -> ${show(out[b]!)}`);
+  console.log(`held-out exact reversals: ${exact}/${B}`);
+  ce.destroy();
+  model.destroy();
   rt.destroy();
 }
 

@@ -49,6 +49,14 @@ describe('webgpu-rnn command line', () => {
     }
   });
 
+  it('seq2seq: an encoder-decoder learns to reverse stretches of the text, then decodes held-out ones', () => {
+    const r = run('train', '--arch', 'seq2seq', '--steps', '3', '--hidden', '8', '--batch', '4');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SEQ2SEQ \(LSTM encoder-decoder, 8 hidden\)/);
+    expect(r.stdout).toMatch(/loss \d+\.\d+ -> \d+\.\d+ in 3 steps/);
+    expect(r.stdout).toMatch(/held-out exact reversals: \d\/4/);
+  });
+
   it('--help for each command', () => {
     for (const args of [['--help'], ['train', '--help'], ['sample', '--help']]) {
       const r = run(...args);
@@ -65,7 +73,7 @@ describe('webgpu-rnn command line', () => {
       [['train', '--data', join(dir, 'missing.txt')], /cannot read '.*missing\.txt' \(ENOENT\)/],
       [['sample', '--checkpoint', join(dir, 'missing.safetensors')], /cannot read '.*missing\.safetensors' \(ENOENT\)/],
       [['train', '--arch', 'transformer'], /argument 'transformer' is invalid/],
-      [['train', '--arch', 'seq2seq'], /--arch seq2seq: not available from the command line yet/],
+      [['train', '--arch', 'seq2seq', '--data', join(dir, 'series.csv')], /--arch seq2seq learns text: give a text file, not a CSV/],
     ];
     const notCkpt = join(dir, 'not.safetensors');
     writeFileSync(notCkpt, 'hello');
