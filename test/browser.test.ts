@@ -11,7 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, runPage, startServer, type PageRun } from './browser/harness.js';
 import type { CaseResult } from './browser/main.js';
 import { freshSeed } from './suite/check.js';
-import { sharedCases as kernelCases } from './suite/all.js';
+import { sharedCases } from './suite/all.js';
+import { browserOnlyCases } from './suite/browser-only.js';
+
+// The shared suite, and what only a browser can run (IndexedDB, downloads).
+const kernelCases = [...sharedCases, ...browserOnlyCases];
 
 const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
 let run: PageRun | undefined;

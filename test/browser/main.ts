@@ -10,7 +10,10 @@
  */
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { freshSeed } from '../suite/check.js';
-import { sharedCases as kernelCases } from '../suite/all.js';
+import { sharedCases } from '../suite/all.js';
+import { browserOnlyCases } from '../suite/browser-only.js';
+
+const kernelCases = [...sharedCases, ...browserOnlyCases];
 
 export interface CaseResult {
   name: string;
