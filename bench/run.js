@@ -11,11 +11,12 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ROOT, launchBrowser, runPage, startServer } from '../test/browser/harness.js';
 
-/** @type {Record<string, { columns: [string, (r: any) => string][], files: string[], notes?: (v: any) => string[] }>} */
+/** @type {Record<string, { columns: [string, (r: any) => string][], files: string[], notes?: (v: any) => string[], node?: string }>} */
 const BENCHES = {
   gemm: {
     columns: [
@@ -61,6 +62,52 @@ const BENCHES = {
           `worst gradient rel. error ${Math.max(...Object.values(c.gradRelErr).map(Number)).toExponential(2)}`,
       ),
     ],
+  },
+  train: {
+    columns: [
+      ['model', (r) => r.model],
+      ['ours browser ms', (r) => r.ours.ms.toFixed(1)],
+      ['ours Node ms', (r) => (r.node ? r.node.ms.toFixed(1) : '-')],
+      ['tf.js ms', (r) => r.tf.ms.toFixed(1)],
+      ['tf/ours', (r) => r.ratio.toFixed(1)],
+      ['dispatches ours/tf', (r) => `${r.ours.dispatches}/${r.tf.dispatches}`],
+      ['submits ours/tf', (r) => `${r.ours.submits}/${r.tf.submits}`],
+    ],
+    files: [
+      'bench/train-models.js',
+      'src/models/sequence.ts',
+      'src/nn/layers.ts',
+      'src/nn/recurrent.ts',
+      'src/nn/wavenet.ts',
+      'src/train/loss.ts',
+      'src/train/optim.ts',
+      'src/ops.ts',
+      'shaders/loss.wgsl',
+      'shaders/optim.wgsl',
+      'shaders/gemm.wgsl',
+      'shaders/recurrent.wgsl',
+      'shaders/lstm.wgsl',
+      'shaders/gru_reset_before.wgsl',
+      'shaders/rnn.wgsl',
+      'shaders/wavenet.wgsl',
+      'shaders/elementwise.wgsl',
+      'shaders/reduce.wgsl',
+    ],
+    // Our side in Node on Dawn first (needs dist/: npm run bench:train builds it), merged by model.
+    node: 'bench/train-node.mjs',
+    notes: (v) => {
+      const s = v.settings;
+      return [
+        `full step: forward, loss, backward, clipGradNorm(${s.maxNorm}), Adam(lr ${s.lr}); recurrent B=${s.recurrent.B} T=${s.recurrent.T} I=${s.recurrent.I} H=${s.recurrent.H}, ` +
+          `dense head H->1 per step, MSE; WaveNet B=${s.wavenet.B} T=${s.wavenet.T}, ${s.wavenet.CH} ch, dilations [${s.wavenet.DIL}] x ${s.wavenet.STACKS}, 256-way softmax CE`,
+        `ms: median of ${s.steps} steps (ours, browser), ${v.node?.steps ?? '-'} (ours, Node/Dawn), ${s.tfSteps} (tf.js) after ${s.checkSteps} checked + ${s.warmup} warm-up steps`,
+        ...v.checks.map(
+          (c) =>
+            `check ${c.model}: loss ours ${c.lossOurs.map((x) => x.toPrecision(7)).join(' -> ')} | tf ${c.lossTf.map((x) => x.toPrecision(7)).join(' -> ')}; ` +
+            `grad norm ours ${c.normOurs.toPrecision(6)} expected ${c.normTfExpected.toPrecision(6)} (tf ${c.normTf.toPrecision(6)})`,
+        ),
+      ];
+    },
   },
   wavenet: {
     columns: [
@@ -138,6 +185,16 @@ async function main() {
     console.error(`usage: node bench/run.js <${Object.keys(BENCHES).join('|')}> [query]`);
     process.exit(2);
   }
+  // A Node side (ours on Dawn) runs first, alone, so that it does not share the CPU with Chromium.
+  let nodeRun = null;
+  if (bench.node) {
+    const file = join(mkdtempSync(join(tmpdir(), 'webgpu-rnn-bench-')), 'node.json');
+    const q = new URLSearchParams(query);
+    const args = [join(ROOT, bench.node), '--json', file, ...(q.get('only') ? ['--only', q.get('only') ?? ''] : []), ...(q.get('nodeSteps') ? ['--steps', q.get('nodeSteps') ?? ''] : [])];
+    execFileSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    nodeRun = JSON.parse(readFileSync(file, 'utf8'));
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
   const server = await startServer({ entries: [`bench/${name}.html`] });
   const chrome = await launchBrowser();
   let run;
@@ -155,6 +212,10 @@ async function main() {
     process.exit(1);
   }
   const rows = run.value.rows;
+  if (nodeRun) {
+    for (const r of rows) r.node = nodeRun.rows.find((/** @type {{ model: string }} */ n) => n.model === r.model);
+    run.value.node = nodeRun;
+  }
   console.log(`\n${name}: adapter ${JSON.stringify(run.adapter)}`);
   console.log(table(bench.columns.map(([h]) => h), rows.map((r) => bench.columns.map(([, f]) => f(r)))));
   for (const line of bench.notes?.(run.value) ?? []) console.log(line);

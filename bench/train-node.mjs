@@ -1,0 +1,74 @@
+// @ts-nocheck -- plain Node (20+) against the built library; types live in train-models.d.ts.
+/**
+ * Our side of bench/train in Node, on Dawn (the `webgpu` package; SwiftShader
+ * when there is no GPU): the same trainers as the page (bench/train-models.js)
+ * on the built library, ms per full training step (median after warm-up, a
+ * GPU wait at the end of each step), dispatches and submits per step.
+ * Needs `npm run build:lib` first (npm run bench:train does it).
+ *
+ *   node bench/train-node.mjs [--steps 9] [--warmup 2] [--only LSTM] [--json FILE]
+ *
+ * Weights: each model's own seeded initialisation (no TF.js here); the first
+ * loss is printed as a sanity check.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MODELS, makeTrainer } from './train-models.js';
+
+const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+if (!existsSync(dist)) {
+  console.error('bench/train-node.mjs: dist/index.js is missing: run `npm run build:lib` first');
+  process.exit(2);
+}
+const lib = await import(dist);
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const steps = Math.max(1, Number(arg('steps', 9)));
+const warmup = Math.max(1, Number(arg('warmup', 2)));
+const only = arg('only', null);
+const jsonFile = arg('json', null);
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const rt = await lib.createRuntime({ quiet: true });
+const info = rt.adapterInfo;
+const adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, isCpu: rt.isCpu };
+console.log(`node ${process.version}, Dawn adapter ${info.vendor} ${info.architecture}; median of ${steps} steps after ${warmup} warm-up`);
+const rows = [];
+for (const m of MODELS) {
+  if (only && !m.name.includes(only)) continue;
+  const tr = makeTrainer(lib, rt, m.cell);
+  let counts = tr.step();
+  await rt.sync();
+  const first = await tr.read();
+  for (let i = 1; i < warmup; i++) {
+    tr.step();
+    await rt.sync();
+  }
+  const all = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    counts = tr.step();
+    await rt.sync();
+    all.push(performance.now() - t0);
+  }
+  const last = await tr.read();
+  if (!Number.isFinite(first.loss) || !Number.isFinite(last.loss)) throw new Error(`${m.name}: non-finite loss ${first.loss} -> ${last.loss}`);
+  const row = { model: m.name, ms: median(all), all, dispatches: counts.dispatches, submits: counts.submits, lossFirst: first.loss, lossLast: last.loss, normFirst: first.norm };
+  rows.push(row);
+  console.log(
+    `${m.name} ours (node): ${row.ms.toFixed(1)} ms/step, ${row.dispatches} dispatches, ${row.submits} submits; ` +
+      `loss ${first.loss.toPrecision(6)} -> ${last.loss.toPrecision(6)} after ${warmup + steps - 1} updates`,
+  );
+  tr.destroy();
+}
+rt.destroy();
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ adapter, node: process.version, steps, warmup, rows }, null, 2) + '\n');
+process.exit(0);
