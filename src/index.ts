@@ -52,3 +52,4 @@ export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR,
 export { fit, type Trainable, type TrainData, type FitOptions, type FitResult, type StepInfo } from './train/fit.js';
 export { saveCheckpoint, loadCheckpoint, downloadCheckpoint, saveToIndexedDB, loadFromIndexedDB, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointModel, type CheckpointModule, type CheckpointExtra, type LoadedCheckpoint } from './train/checkpoint.js';
 export { EncoderDecoder, VectorToSequence, type EncoderDecoderOptions, type VectorToSequenceOptions, type Seq2SeqDecodeOptions, type Seq2SeqSampleOptions } from './models/seq2seq.js';
+export { arenaParameters, type Parameter } from './nn/params.js';

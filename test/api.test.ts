@@ -31,3 +31,21 @@ it('README example: LSTM forward, backward, grads, read', async () => {
   expect(Math.max(...y.map(Math.abs))).toBeGreaterThan(0.01); // an LSTM output, not zeros
   rt.destroy();
 });
+
+it('parameters(): names, values and gradients of every module, as named_parameters()', async () => {
+  const { createRuntime, SequenceToSequence, WaveNet, Linear } = await import('../src/index.js');
+  const rt = await createRuntime({ quiet: true });
+  const lin = new Linear(rt, { inFeatures: 3, outFeatures: 2, seed: 1 });
+  expect(lin.parameters().map((p) => [p.name, p.value.shape, p.grad.shape])).toEqual([
+    ['weight', [2, 3], [2, 3]],
+    ['bias', [2], [2]],
+  ]);
+  const m = new SequenceToSequence(rt, { input: 'embedding', inputSize: 5, embeddingDim: 4, cell: 'gru', hiddenSize: 6, outputSize: 5, seed: 1 });
+  const names = m.parameters().map((p) => p.name);
+  expect(names).toEqual(Object.keys(await m.stateDict()));
+  expect(names).toContain('rnn.weight_hh_l0');
+  expect(names).toContain('embedding.weight');
+  const net = new WaveNet(rt, { inChannels: 1, residualChannels: 2, dilationChannels: 2, skipChannels: 2, outChannels: 1, dilations: [1], seed: 1 });
+  expect(net.parameters()[0]!.name).toBe('input.weight');
+  rt.destroy();
+});

@@ -21,6 +21,7 @@ import { Tensor, fmtShape } from '../tensor.js';
 import { mulberry32 } from '../nn/init.js';
 import { Embedding, Linear, type Module } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
+import { type Parameter, childParameters } from '../nn/params.js';
 
 type Cell = 'rnn' | 'lstm' | 'gru';
 type Dict = Record<string, Float32Array | Tensor | ArrayLike<number>>;
@@ -113,6 +114,11 @@ abstract class Composite {
     const out: Record<string, Float32Array> = {};
     for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${p}.${k}`] = v;
     return out;
+  }
+
+  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
+  parameters(): Parameter[] {
+    return childParameters(this.modules);
   }
 
   /** Accumulated gradients, same keys as `stateDict()`. */

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { Embedding, Linear, type Module } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
+import { type Parameter, childParameters } from '../nn/params.js';
 
 export interface SequenceModelOptions {
   /** `'embedding'`: inputs are token ids [T, B] (vocab = inputSize); `'dense'`: features [T, B, inputSize]. */
@@ -22,6 +23,8 @@ export interface SequenceModelOptions {
   numLayers?: number;
   dropout?: number;
   outputSize: number;
+  /** GRU: false applies the reset gate before the recurrent product (Keras reset_after=False). */
+  resetAfter?: boolean;
   seed?: number;
 }
 
@@ -39,7 +42,7 @@ abstract class SequenceModel {
     const E = o.input === 'embedding' ? (o.embeddingDim ?? o.hiddenSize) : o.inputSize;
     this.embedding = o.input === 'embedding' ? new Embedding(rt, { numEmbeddings: o.inputSize, embeddingDim: E, seed: seed + 1 }) : null;
     const ro = { inputSize: E, hiddenSize: o.hiddenSize, numLayers: o.numLayers ?? 1, dropout: o.dropout ?? 0, seed: seed + 2 };
-    this.rnn = o.cell === 'lstm' ? new LSTM(rt, ro) : o.cell === 'gru' ? new GRU(rt, ro) : new RNN(rt, ro);
+    this.rnn = o.cell === 'lstm' ? new LSTM(rt, ro) : o.cell === 'gru' ? new GRU(rt, { ...ro, resetAfter: o.resetAfter ?? true }) : new RNN(rt, ro);
     this.head = new Linear(rt, { inFeatures: o.hiddenSize, outFeatures: o.outputSize, seed: seed + 3 });
   }
 
@@ -57,6 +60,18 @@ abstract class SequenceModel {
     const out: Record<string, Float32Array> = {};
     for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${p}.${k}`] = v;
     return out;
+  }
+
+  /** Accumulated gradients, same keys as `stateDict()`. */
+  async grads(): Promise<Record<string, Float32Array>> {
+    const out: Record<string, Float32Array> = {};
+    for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.grads())) out[`${p}.${k}`] = v;
+    return out;
+  }
+
+  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
+  parameters(): Parameter[] {
+    return childParameters(this.modules);
   }
 
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {

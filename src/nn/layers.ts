@@ -8,6 +8,7 @@ import { bumpCounter, colSum, dropout, fill, gemm, relu, reluBackward } from '..
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { mulberry32, uniformInit } from './init.js';
+import { type Parameter, arenaParameters, childParameters } from './params.js';
 
 function positiveInt(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
@@ -29,6 +30,11 @@ export abstract class Module implements Layer {
 
   stateDict(): Promise<Record<string, Float32Array>> {
     return this.params.read();
+  }
+
+  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
+  parameters(): Parameter[] {
+    return arenaParameters(this.params, this.gradients);
   }
 
   grads(): Promise<Record<string, Float32Array>> {
@@ -351,6 +357,14 @@ export class Sequential implements Layer {
     const out: Record<string, Float32Array> = {};
     for (const [i, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${i}.${k}`] = v;
     return out;
+  }
+  async grads(): Promise<Record<string, Float32Array>> {
+    const out: Record<string, Float32Array> = {};
+    for (const [i, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.grads())) out[`${i}.${k}`] = v;
+    return out;
+  }
+  parameters(): Parameter[] {
+    return childParameters(this.modules);
   }
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
     const mods = this.modules;

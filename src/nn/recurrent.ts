@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { mulberry32, uniformInit } from './init.js';
+import { type Parameter, arenaParameters } from './params.js';
 
 export type Cell = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 
@@ -356,6 +357,11 @@ export abstract class Recurrent {
   /** Downloads the parameters, by PyTorch name. */
   stateDict(): Promise<Record<string, Float32Array>> {
     return this.params.read();
+  }
+
+  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
+  parameters(): Parameter[] {
+    return arenaParameters(this.params, this.gradients);
   }
 
   /** Downloads the accumulated gradients, same keys as `stateDict()`. */

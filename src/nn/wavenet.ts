@@ -15,6 +15,7 @@ import { axpy, colSum, fill, gemm, relu, reluBackward, swapAxes } from '../ops.j
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { mulberry32, uniformInit } from './init.js';
+import { type Parameter, arenaParameters } from './params.js';
 import { generate, type GenerateOptions } from './wavenet_generate.js';
 
 export interface WaveNetConfig {
@@ -221,6 +222,11 @@ export class WaveNet {
   /** Downloads the parameters, by PyTorch name. */
   stateDict(): Promise<Record<string, Float32Array>> {
     return this.params.read();
+  }
+
+  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
+  parameters(): Parameter[] {
+    return arenaParameters(this.params, this.gradients);
   }
 
   /** Downloads the accumulated gradients, same keys as `stateDict()`. */
