@@ -175,17 +175,6 @@ describe('Keras -> PyTorch conversion, float64 (CPU)', () => {
 const rt: Runtime = await createRuntime({ quiet: true });
 afterAll(() => rt.destroy());
 
-/** Does this build's GRU implement resetAfter: false (Keras reset_after=False, TF.js)? */
-const resetBeforeSupported: boolean = (() => {
-  try {
-    new GRU(rt, { inputSize: 1, hiddenSize: 1, seed: 1, resetAfter: false }).destroy();
-    return true;
-  } catch (e) {
-    if (/not implemented/i.test(String((e as Error).message))) return false;
-    throw e;
-  }
-})();
-
 async function checkGpu(c: KerasCase, layerBias: boolean, seed: number): Promise<void> {
   const { w, x } = makeCase(c, seed);
   const k = kerasRef(c, x, w);
@@ -206,15 +195,11 @@ async function checkGpu(c: KerasCase, layerBias: boolean, seed: number): Promise
 
 describe('Keras weights in our GPU layers (Node, Dawn)', () => {
   for (const c of cases) {
-    const run = c.kind === 'gru_reset_before' ? it.skipIf(!resetBeforeSupported) : it;
-    // gru_reset_before: skipped (not silently: reported as skipped) while
-    // `new GRU(rt, { resetAfter: false })` throws 'not implemented'; its
-    // conversion is checked on the CPU above against forwardRef(resetAfter false).
-    run(name(c), async () => {
+    it(name(c), async () => {
       await checkGpu(c, true, freshSeed(process.env.WEBGPU_RNN_SEED));
     });
     if (!c.bias) {
-      run(`${name(c)} into a bias=false layer ({ bias: false })`, async () => {
+      it(`${name(c)} into a bias=false layer ({ bias: false })`, async () => {
         await checkGpu(c, false, freshSeed(process.env.WEBGPU_RNN_SEED));
       });
     }
@@ -230,8 +215,7 @@ describe('real TF.js layers (CPU backend) -> fromTfjsWeights -> GPU', () => {
     { ...base, kind: 'gru_reset_before', H: 6, bias: true },
   ];
   for (const c of tfCases) {
-    const gpu = c.kind !== 'gru_reset_before' || resetBeforeSupported;
-    it(`${name(c)}${gpu ? '' : ' (TF.js vs reference only: GRU resetAfter: false not implemented, GPU part skipped)'}`, async () => {
+    it(name(c), async () => {
       await tf.setBackend('cpu');
       const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
       const { w, x } = makeCase(c, seed);
@@ -261,7 +245,6 @@ describe('real TF.js layers (CPU backend) -> fromTfjsWeights -> GPU', () => {
       if (c.kind === 'gru_reset_before') expect(conv.resetAfter).toBe(false);
       tf.dispose([xBT, y]);
       layer.dispose();
-      if (!gpu) return;
       const ours = makeLayer(rt, c, true, seed);
       const xT = rt.tensor(Float32Array.from(x), [T, B, I]);
       try {
