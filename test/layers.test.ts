@@ -123,6 +123,9 @@ describe('Dropout, ReLU, Sequential', () => {
     }
     expectClose('eval y', yEval, want, tol(Hd), seed);
     expect(() => new Dropout(rt, 1)).toThrow('Dropout: p must be in [0, 1), got 1');
+    expect(await drop.stateDict()).toEqual({});
+    expect(drop.parameters()).toEqual([]);
+    expect(() => drop.loadStateDict({ weight: new Float32Array(1) })).toThrow('Dropout.loadStateDict: it has no parameters; unexpected weight');
     net.destroy();
   });
 });

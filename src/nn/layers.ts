@@ -283,6 +283,21 @@ export class Dropout implements Layer {
 
   zeroGrad(): void {}
 
+  /** No parameters: an empty state dict, no gradients. */
+  async stateDict(): Promise<Record<string, Float32Array>> {
+    return {};
+  }
+  async grads(): Promise<Record<string, Float32Array>> {
+    return {};
+  }
+  parameters(): Parameter[] {
+    return [];
+  }
+  loadStateDict(dict: Record<string, unknown>): void {
+    const extra = Object.keys(dict ?? {});
+    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: it has no parameters; unexpected ${extra.join(', ')}`);
+  }
+
   destroy(): void {
     this.y.destroy();
     this.dx.destroy();
@@ -312,6 +327,21 @@ export class ReLU implements Layer {
     return dx;
   }
   zeroGrad(): void {}
+
+  /** No parameters: an empty state dict, no gradients. */
+  async stateDict(): Promise<Record<string, Float32Array>> {
+    return {};
+  }
+  async grads(): Promise<Record<string, Float32Array>> {
+    return {};
+  }
+  parameters(): Parameter[] {
+    return [];
+  }
+  loadStateDict(dict: Record<string, unknown>): void {
+    const extra = Object.keys(dict ?? {});
+    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: it has no parameters; unexpected ${extra.join(', ')}`);
+  }
   destroy(): void {
     this.y.destroy();
     this.dx.destroy();
