@@ -55,3 +55,106 @@ export async function tfFinish(backend: TfWebGPUBackend): Promise<void> {
   }
   await backend.device.queue.onSubmittedWorkDone();
 }
+
+/** Timing of a benchmarked step: median ms and WebGPU calls per step (bench/counters.js). */
+export interface Stats {
+  ms: number;
+  /** Every timed step, ms. */
+  all: number[];
+  dispatches: number;
+  submits: number;
+  /** createBuffer / createBindGroup calls during the timed steps (0 for a step that allocates nothing). */
+  allocations: number;
+}
+
+/** Median ms of `n` runs of `run` + `finish` after `warm` more, counting GPU calls per run; `say` notes a run whose counts differ. */
+export async function timeSteps(run: () => unknown, finish: () => Promise<void>, n: number, warm: number, say: (s: string) => void): Promise<Stats> {
+  for (let i = 0; i < warm; i++) {
+    run();
+    await finish();
+  }
+  const all: number[] = [];
+  let dispatches = -1;
+  let submits = -1;
+  let allocations = 0;
+  for (let i = 0; i < n; i++) {
+    const c0 = gpuCount();
+    const t0 = performance.now();
+    run();
+    await finish();
+    all.push(performance.now() - t0);
+    const c1 = gpuCount();
+    allocations += c1.buffers - c0.buffers + c1.bindGroups - c0.bindGroups;
+    const d = c1.dispatches - c0.dispatches;
+    const s = c1.submits - c0.submits;
+    if (dispatches >= 0 && (d !== dispatches || s !== submits)) say(`  note: run ${i} made ${d} dispatches, ${s} submits (run 0: ${dispatches}, ${submits})`);
+    if (i === 0) [dispatches, submits] = [d, s];
+  }
+  return { ms: median(all), all, dispatches, submits, allocations };
+}
+
+/** [T, B, F] -> [B, T, F] (TF.js layers are batch-first). */
+export function toBatchFirst(a: Float32Array, T: number, B: number, F: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) out.set(a.subarray((t * B + b) * F, (t * B + b + 1) * F), (b * T + t) * F);
+  return out;
+}
+
+/** A 1x1 Conv1d weight [out, in, 1] as a matMul operand [in, out]. */
+export function w1x1(w: Float32Array, out: number, inp: number): Float32Array {
+  const r = new Float32Array(out * inp);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) r[i * out + o] = w[o * inp + i]!;
+  return r;
+}
+
+/** Filter and gate [Dc, R, K], tap m -> [R, 2 Dc] (filter columns, then gate columns). */
+export function wTap(wf: Float32Array, wg: Float32Array, Dc: number, R: number, K: number, m: number): Float32Array {
+  const r = new Float32Array(R * 2 * Dc);
+  for (let o = 0; o < Dc; o++)
+    for (let i = 0; i < R; i++) {
+      r[i * 2 * Dc + o] = wf[(o * R + i) * K + m]!;
+      r[i * 2 * Dc + Dc + o] = wg[(o * R + i) * K + m]!;
+    }
+  return r;
+}
+
+const cat = (a: Float32Array, b: Float32Array) => {
+  const r = new Float32Array(a.length + b.length);
+  r.set(a);
+  r.set(b, a.length);
+  return r;
+};
+
+/**
+ * A WaveNet state dict (or its gradients, same names) in the layout of the
+ * TF.js model the benches build (slices + matMul, filter and gate side by side
+ * per tap), by variable name. `CH` = residual = dilation = skip channels.
+ */
+export function wavenetToTfLayout(
+  sd: Record<string, Float32Array>,
+  layers: number,
+  d: { CH: number; OUT: number; KS: number },
+): Record<string, { shape: number[]; data: Float32Array }> {
+  const { CH, OUT, KS } = d;
+  const v: Record<string, { shape: number[]; data: Float32Array }> = {
+    Win: { shape: [1, CH], data: w1x1(sd['input.weight']!, CH, 1) },
+    bin: { shape: [CH], data: sd['input.bias']! },
+  };
+  for (let k = 0; k < layers; k++) {
+    const n = `layers.${k}`;
+    for (let m = 0; m < KS; m++) v[`W${m}_${k}`] = { shape: [CH, 2 * CH], data: wTap(sd[`${n}.filter.weight`]!, sd[`${n}.gate.weight`]!, CH, CH, KS, m) };
+    v[`bfg_${k}`] = { shape: [2 * CH], data: cat(sd[`${n}.filter.bias`]!, sd[`${n}.gate.bias`]!) };
+    v[`Ws_${k}`] = { shape: [CH, CH], data: w1x1(sd[`${n}.skip.weight`]!, CH, CH) };
+    v[`bs_${k}`] = { shape: [CH], data: sd[`${n}.skip.bias`]! };
+    if (k < layers - 1) {
+      // The last layer's residual output feeds nothing (ours skips it too).
+      v[`Wr_${k}`] = { shape: [CH, CH], data: w1x1(sd[`${n}.residual.weight`]!, CH, CH) };
+      v[`br_${k}`] = { shape: [CH], data: sd[`${n}.residual.bias`]! };
+    }
+  }
+  v.H1 = { shape: [CH, CH], data: w1x1(sd['head.0.weight']!, CH, CH) };
+  v.b1 = { shape: [CH], data: sd['head.0.bias']! };
+  v.H2 = { shape: [CH, OUT], data: w1x1(sd['head.1.weight']!, OUT, CH) };
+  v.b2 = { shape: [OUT], data: sd['head.1.bias']! };
+  return v;
+}

@@ -48,7 +48,7 @@ import {
   type Runtime,
   type Tensor,
 } from '../src/index.js';
-import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish } from './common.js';
+import { type GpuCount, randomData, relErr, type Stats, type TfWebGPUBackend, tfFinish, timeSteps, toBatchFirst } from './common.js';
 
 const B = 32;
 const T = 64;
@@ -75,17 +75,10 @@ const say = (s: string) => {
   console.log(s);
 };
 
-export interface PathStats {
-  ms: number;
-  /** All timed steps, ms. */
-  all: number[];
-  dispatches: number;
-  submits: number;
+export interface PathStats extends Stats {
   /** Dispatches as counted by our own rt.step counters (ours only). */
   rtDispatches?: number;
   rtSubmits?: number;
-  /** createBuffer + createBindGroup calls over all timed steps (ours: must be 0). */
-  allocations?: number;
 }
 
 export interface RecurrentRow {
@@ -108,12 +101,6 @@ export interface Check {
   gradRelErr: Record<string, number>;
 }
 
-/** [T, B, F] -> [B, T, F]. */
-function toBatchFirst(a: Float32Array, F: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) out.set(a.subarray((t * B + b) * F, (t * B + b + 1) * F), (b * T + t) * F);
-  return out;
-}
 
 interface Model {
   name: string;
@@ -158,8 +145,8 @@ async function benchModel(rt: Runtime, m: Model, data: Data, checks: Check[]): P
   const backend = tf.backend() as unknown as TfWebGPUBackend;
   const rnn = m.tf();
   const dense = tf.layers.dense({ units: 1, biasInitializer: 'randomUniform' });
-  const xTf = tf.tensor3d(toBatchFirst(data.x, I), [B, T, I]);
-  const yTf = tf.tensor3d(toBatchFirst(data.y, 1), [B, T, 1]);
+  const xTf = tf.tensor3d(toBatchFirst(data.x, T, B, I), [B, T, I]);
+  const yTf = tf.tensor3d(toBatchFirst(data.y, T, B, 1), [B, T, 1]);
   // Builds both layers' weights. Not inside tf.tidy: on the webgpu backend the
   // variables then read back as zeros (their initial values' buffers are released).
   const hTf = rnn.apply(xTf) as tf.Tensor;
@@ -253,31 +240,9 @@ async function benchModel(rt: Runtime, m: Model, data: Data, checks: Check[]): P
   }
 
   // --------------------------------------------------------------- timing
-  /** Median ms of `n` steps after `warm` more, counting GPU calls per step. */
-  const time = async (run: () => unknown, finish: () => Promise<void>, n: number, warm: number): Promise<PathStats> => {
-    for (let i = 0; i < warm; i++) {
-      run();
-      await finish();
-    }
-    const all: number[] = [];
-    let dispatches = -1;
-    let submits = -1;
-    let allocations = 0;
-    for (let i = 0; i < n; i++) {
-      const c0 = gpuCount();
-      const t0 = performance.now();
-      run();
-      await finish();
-      all.push(performance.now() - t0);
-      const c1 = gpuCount();
-      allocations += c1.buffers - c0.buffers + c1.bindGroups - c0.bindGroups;
-      const d = c1.dispatches - c0.dispatches;
-      const s = c1.submits - c0.submits;
-      if (dispatches >= 0 && (d !== dispatches || s !== submits)) say(`  note: step ${i} made ${d} dispatches, ${s} submits (step 0: ${dispatches}, ${submits})`);
-      if (i === 0) [dispatches, submits] = [d, s];
-    }
-    return { ms: median(all), all, dispatches, submits, allocations };
-  };
+  const time = (run: () => unknown, finish: () => Promise<void>, n: number, warm: number): Promise<PathStats> =>
+    timeSteps(run, finish, n, warm, say);
+
 
   const ours: Record<'sequence' | 'step', PathStats> = {} as Record<'sequence' | 'step', PathStats>;
   for (const path of ['sequence', 'step'] as const) {

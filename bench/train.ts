@@ -41,7 +41,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as lib from '../src/index.js';
 import { createRuntime, fromTfjsWeights, type KerasLayerKind, type Runtime } from '../src/index.js';
-import { type GpuCount, gpuCount, median, type TfWebGPUBackend, tfFinish } from './common.js';
+import { type GpuCount, type Stats, type TfWebGPUBackend, tfFinish, timeSteps, toBatchFirst, wavenetToTfLayout } from './common.js';
 import { EPS, LR, MAX_NORM, MODELS, REC, WN, recurrentData, recurrentTrainer, wavenetData, wavenetTrainer, type Cell, type StateDict, type Trainer } from './train-models.js';
 
 const page = window as unknown as {
@@ -62,14 +62,6 @@ const say = (s: string) => {
   log.textContent += s + '\n';
   console.log(s);
 };
-
-export interface Stats {
-  ms: number;
-  all: number[];
-  dispatches: number;
-  submits: number;
-  allocations: number;
-}
 
 export interface TrainRow {
   model: string;
@@ -92,30 +84,6 @@ export interface Check {
   normTfExpected: number;
 }
 
-async function time(run: () => unknown, finish: () => Promise<void>, n: number, warm: number): Promise<Stats> {
-  for (let i = 0; i < warm; i++) {
-    run();
-    await finish();
-  }
-  const all: number[] = [];
-  let dispatches = -1;
-  let submits = -1;
-  let allocations = 0;
-  for (let i = 0; i < n; i++) {
-    const c0 = gpuCount();
-    const t0 = performance.now();
-    run();
-    await finish();
-    all.push(performance.now() - t0);
-    const c1 = gpuCount();
-    allocations += c1.buffers - c0.buffers + c1.bindGroups - c0.bindGroups;
-    const d = c1.dispatches - c0.dispatches;
-    const s = c1.submits - c0.submits;
-    if (dispatches >= 0 && (d !== dispatches || s !== submits)) say(`  note: step ${i} made ${d} dispatches, ${s} submits (step 0: ${dispatches}, ${submits})`);
-    if (i === 0) [dispatches, submits] = [d, s];
-  }
-  return { ms: median(all), all, dispatches, submits, allocations };
-}
 
 /** What a TF.js model gives the common part: its variables, its loss, and the name of the variable whose gradient ours counts twice. */
 interface TfModel {
@@ -130,12 +98,6 @@ interface TfModel {
 
 const tfInit = { kernelInitializer: 'glorotUniform', recurrentInitializer: 'glorotUniform', biasInitializer: 'randomUniform' } as const;
 
-function toBatchFirst(a: Float32Array, F: number): Float32Array {
-  const { B, T } = REC;
-  const out = new Float32Array(a.length);
-  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) out.set(a.subarray((t * B + b) * F, (t * B + b + 1) * F), (b * T + t) * F);
-  return out;
-}
 
 async function recurrentPair(rt: Runtime, cell: 'lstm' | 'gru' | 'rnn'): Promise<{ ours: Trainer<unknown>; tfm: TfModel }> {
   const { B, T, I, H } = REC;
@@ -147,8 +109,8 @@ async function recurrentPair(rt: Runtime, cell: 'lstm' | 'gru' | 'rnn'): Promise
         ? tf.layers.gru({ units: H, returnSequences: true, recurrentActivation: 'sigmoid', ...tfInit })
         : tf.layers.simpleRNN({ units: H, returnSequences: true, activation: 'tanh', ...tfInit });
   const dense = tf.layers.dense({ units: 1, biasInitializer: 'randomUniform' });
-  const xTf = tf.tensor3d(toBatchFirst(data.x, I), [B, T, I]);
-  const yTf = tf.tensor3d(toBatchFirst(data.y, 1), [B, T, 1]);
+  const xTf = tf.tensor3d(toBatchFirst(data.x, T, B, I), [B, T, I]);
+  const yTf = tf.tensor3d(toBatchFirst(data.y, T, B, 1), [B, T, 1]);
   // Builds the weights; not inside tf.tidy (on webgpu the variables then read back as zeros).
   const h = rnn.apply(xTf) as tf.Tensor;
   tf.dispose([h, dense.apply(h) as tf.Tensor]);
@@ -178,54 +140,9 @@ async function recurrentPair(rt: Runtime, cell: 'lstm' | 'gru' | 'rnn'): Promise
 }
 
 // --------------------------------------------------------------- WaveNet
-// Our weights in the TF.js model's layout: as bench/wavenet.ts (toTfLayout).
 
-function w1x1(w: Float32Array, out: number, inp: number): Float32Array {
-  const r = new Float32Array(out * inp);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) r[i * out + o] = w[o * inp + i]!;
-  return r;
-}
 
-function wTap(wf: Float32Array, wg: Float32Array, Dc: number, R: number, K: number, m: number): Float32Array {
-  const r = new Float32Array(R * 2 * Dc);
-  for (let o = 0; o < Dc; o++)
-    for (let i = 0; i < R; i++) {
-      r[i * 2 * Dc + o] = wf[(o * R + i) * K + m]!;
-      r[i * 2 * Dc + Dc + o] = wg[(o * R + i) * K + m]!;
-    }
-  return r;
-}
 
-function toTfLayout(sd: StateDict, layers: number): Record<string, { shape: number[]; data: Float32Array }> {
-  const { CH, OUT, KS } = WN;
-  const cat = (a: Float32Array, b: Float32Array) => {
-    const r = new Float32Array(a.length + b.length);
-    r.set(a);
-    r.set(b, a.length);
-    return r;
-  };
-  const v: Record<string, { shape: number[]; data: Float32Array }> = {
-    Win: { shape: [1, CH], data: w1x1(sd['input.weight']!, CH, 1) },
-    bin: { shape: [CH], data: sd['input.bias']! },
-  };
-  for (let k = 0; k < layers; k++) {
-    const n = `layers.${k}`;
-    for (let m = 0; m < KS; m++) v[`W${m}_${k}`] = { shape: [CH, 2 * CH], data: wTap(sd[`${n}.filter.weight`]!, sd[`${n}.gate.weight`]!, CH, CH, KS, m) };
-    v[`bfg_${k}`] = { shape: [2 * CH], data: cat(sd[`${n}.filter.bias`]!, sd[`${n}.gate.bias`]!) };
-    v[`Ws_${k}`] = { shape: [CH, CH], data: w1x1(sd[`${n}.skip.weight`]!, CH, CH) };
-    v[`bs_${k}`] = { shape: [CH], data: sd[`${n}.skip.bias`]! };
-    if (k < layers - 1) {
-      // The last layer's residual output feeds nothing (ours: zero gradient, so Adam leaves it alone).
-      v[`Wr_${k}`] = { shape: [CH, CH], data: w1x1(sd[`${n}.residual.weight`]!, CH, CH) };
-      v[`br_${k}`] = { shape: [CH], data: sd[`${n}.residual.bias`]! };
-    }
-  }
-  v.H1 = { shape: [CH, CH], data: w1x1(sd['head.0.weight']!, CH, CH) };
-  v.b1 = { shape: [CH], data: sd['head.0.bias']! };
-  v.H2 = { shape: [CH, OUT], data: w1x1(sd['head.1.weight']!, OUT, CH) };
-  v.b2 = { shape: [OUT], data: sd['head.1.bias']! };
-  return v;
-}
 
 async function wavenetPair(rt: Runtime): Promise<{ ours: Trainer<unknown>; tfm: TfModel }> {
   const { B, T, CH, OUT } = WN;
@@ -234,7 +151,7 @@ async function wavenetPair(rt: Runtime): Promise<{ ours: Trainer<unknown>; tfm: 
   const ours = wavenetTrainer(lib, rt, data);
   const net = ours.model;
   const L = net.numLayers;
-  const init = toTfLayout(await net.stateDict(), L);
+  const init = wavenetToTfLayout(await net.stateDict(), L, WN);
   const V: Record<string, tf.Variable> = Object.fromEntries(
     Object.entries(init).map(([k, v]) => [k, tf.variable(tf.tensor(v.data, v.shape), true, `train_wn_${k}`)]),
   );
@@ -314,13 +231,14 @@ async function benchModel(rt: Runtime, name: string, cell: Cell, checks: Check[]
 
   // --------------------------------------------------------------- timing
   let counts = { dispatches: 0, submits: 0 };
-  const st = await time(
+  const st = await timeSteps(
     () => {
       counts = ours.step();
     },
     () => rt.sync(),
     steps,
     warmup,
+    say,
   );
   if (counts.dispatches !== st.dispatches || counts.submits !== st.submits) {
     say(`  note: rt.step counted ${counts.dispatches} dispatches / ${counts.submits} submits, the WebGPU wrappers ${st.dispatches} / ${st.submits}`);
@@ -328,7 +246,7 @@ async function benchModel(rt: Runtime, name: string, cell: Cell, checks: Check[]
   if (st.allocations) say(`  WARNING: ${st.allocations} createBuffer/createBindGroup calls during our timed steps`);
   say(`${name} ours: ${st.ms.toFixed(1)} ms/step (median of ${steps}), ${st.dispatches} dispatches, ${st.submits} submits`);
   const tensors0 = tf.memory().numTensors;
-  const tfStats = await time(() => tf.dispose(tfStep()), () => tfFinish(backend), tfSteps, warmup);
+  const tfStats = await timeSteps(() => tf.dispose(tfStep()), () => tfFinish(backend), tfSteps, warmup, say);
   const tensors1 = tf.memory().numTensors;
   say(`${name} tf.js: ${tfStats.ms.toFixed(1)} ms/step (median of ${tfSteps}), ${tfStats.dispatches} dispatches, ${tfStats.submits} submits; x${(tfStats.ms / st.ms).toFixed(1)}`);
 

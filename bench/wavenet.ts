@@ -40,7 +40,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { WaveNet, createRuntime, muLawDecode, receptiveField, registerShader, type KernelDesc, type Runtime, type Tensor } from '../src/index.js';
-import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish } from './common.js';
+import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish, timeSteps, wavenetToTfLayout } from './common.js';
 
 const B = 16;
 const T = 256;
@@ -75,15 +75,6 @@ const say = (s: string) => {
   console.log(s);
 };
 
-export interface Stats {
-  /** ms per step (train) or per run (generation), median. */
-  ms: number;
-  all: number[];
-  dispatches: number;
-  submits: number;
-  allocations?: number;
-}
-
 /** One line of the table: ours vs a baseline (TF.js for training, naive generation). */
 export interface Row {
   case: 'train' | 'generate';
@@ -109,31 +100,6 @@ export interface Row {
   detail: Record<string, unknown>;
 }
 
-/** Median ms of `n` runs after `warm` more, counting GPU calls per run. */
-async function time(run: () => unknown, finish: () => Promise<void>, n: number, warm: number): Promise<Stats> {
-  for (let i = 0; i < warm; i++) {
-    run();
-    await finish();
-  }
-  const all: number[] = [];
-  let dispatches = -1;
-  let submits = -1;
-  let allocations = 0;
-  for (let i = 0; i < n; i++) {
-    const c0 = gpuCount();
-    const t0 = performance.now();
-    run();
-    await finish();
-    all.push(performance.now() - t0);
-    const c1 = gpuCount();
-    allocations += c1.buffers - c0.buffers + c1.bindGroups - c0.bindGroups;
-    const d = c1.dispatches - c0.dispatches;
-    const s = c1.submits - c0.submits;
-    if (dispatches >= 0 && (d !== dispatches || s !== submits)) say(`  note: run ${i} made ${d} dispatches, ${s} submits (run 0: ${dispatches}, ${submits})`);
-    if (i === 0) [dispatches, submits] = [d, s];
-  }
-  return { ms: median(all), all, dispatches, submits, allocations };
-}
 
 // ------------------------------------------------------------ loss kernel
 
@@ -187,59 +153,9 @@ const K_LOSS: KernelDesc = {
 
 // ------------------------------------------------- our weights -> TF.js
 
-/** Conv1d weight [out, in, 1] -> matMul weight [in, out]. */
-function w1x1(w: Float32Array, out: number, inp: number): Float32Array {
-  const r = new Float32Array(out * inp);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) r[i * out + o] = w[o * inp + i]!;
-  return r;
-}
 
-/** Filter and gate [Dc, R, K], tap m -> [R, 2 Dc] (filter columns, then gate columns). */
-function wTap(wf: Float32Array, wg: Float32Array, Dc: number, R: number, K: number, m: number): Float32Array {
-  const r = new Float32Array(R * 2 * Dc);
-  for (let o = 0; o < Dc; o++)
-    for (let i = 0; i < R; i++) {
-      r[i * 2 * Dc + o] = wf[(o * R + i) * K + m]!;
-      r[i * 2 * Dc + Dc + o] = wg[(o * R + i) * K + m]!;
-    }
-  return r;
-}
 
-const cat = (a: Float32Array, b: Float32Array) => {
-  const r = new Float32Array(a.length + b.length);
-  r.set(a);
-  r.set(b, a.length);
-  return r;
-};
 
-/** Our state dict (or gradients, same names) in the TF.js model's variable layout, by variable name. */
-function toTfLayout(sd: Record<string, Float32Array>, layers: number): Record<string, { shape: number[]; data: Float32Array }> {
-  const R = CH;
-  const Dc = CH;
-  const S = CH;
-  const v: Record<string, { shape: number[]; data: Float32Array }> = {
-    Win: { shape: [1, R], data: w1x1(sd['input.weight']!, R, 1) },
-    bin: { shape: [R], data: sd['input.bias']! },
-  };
-  for (let k = 0; k < layers; k++) {
-    const n = `layers.${k}`;
-    const [wf, wg] = [sd[`${n}.filter.weight`]!, sd[`${n}.gate.weight`]!];
-    for (let m = 0; m < KS; m++) v[`W${m}_${k}`] = { shape: [R, 2 * Dc], data: wTap(wf, wg, Dc, R, KS, m) };
-    v[`bfg_${k}`] = { shape: [2 * Dc], data: cat(sd[`${n}.filter.bias`]!, sd[`${n}.gate.bias`]!) };
-    v[`Ws_${k}`] = { shape: [Dc, S], data: w1x1(sd[`${n}.skip.weight`]!, S, Dc) };
-    v[`bs_${k}`] = { shape: [S], data: sd[`${n}.skip.bias`]! };
-    if (k < layers - 1) {
-      // The last layer's residual output feeds nothing (ours skips it too).
-      v[`Wr_${k}`] = { shape: [Dc, R], data: w1x1(sd[`${n}.residual.weight`]!, R, Dc) };
-      v[`br_${k}`] = { shape: [R], data: sd[`${n}.residual.bias`]! };
-    }
-  }
-  v.H1 = { shape: [S, S], data: w1x1(sd['head.0.weight']!, S, S) };
-  v.b1 = { shape: [S], data: sd['head.0.bias']! };
-  v.H2 = { shape: [S, OUT], data: w1x1(sd['head.1.weight']!, OUT, S) };
-  v.b2 = { shape: [OUT], data: sd['head.1.bias']! };
-  return v;
-}
 
 // ------------------------------------------------------------- training
 
@@ -273,7 +189,7 @@ async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise
   // ----------------------------------------------------------------- TF.js
   const backend = tf.backend() as unknown as TfWebGPUBackend;
   const sd = await net.stateDict();
-  const init = toTfLayout(sd, L);
+  const init = wavenetToTfLayout(sd, L, { CH, OUT, KS });
   // Not inside tf.tidy (see bench/recurrent.ts: variables made there read back as zeros on webgpu).
   const V: Record<string, tf.Variable> = Object.fromEntries(
     Object.entries(init).map(([k, v]) => [k, tf.variable(tf.tensor(v.data, v.shape), true, `wn_${k}`)]),
@@ -309,7 +225,7 @@ async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise
   oursStep();
   await rt.sync();
   const lossOurs = (await lossv.read()).reduce((a, b) => a + b, 0) / N;
-  const gOurs = toTfLayout(await net.grads(), L);
+  const gOurs = wavenetToTfLayout(await net.grads(), L, { CH, OUT, KS });
   const tfOut = tfStep();
   const lossTf = (await tfOut[0]!.data())[0]!;
   const gradRelErr: Record<string, number> = {};
@@ -327,14 +243,14 @@ async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise
   }
 
   // --------------------------------------------------------------- timing
-  const ours = await time(oursStep, () => rt.sync(), steps, warmup - 1);
+  const ours = await timeSteps(oursStep, () => rt.sync(), steps, warmup - 1, say);
   if (counts.dispatches !== ours.dispatches || counts.submits !== ours.submits) {
     say(`  note: rt.step counted ${counts.dispatches} dispatches / ${counts.submits} submits, the WebGPU wrappers ${ours.dispatches} / ${ours.submits}`);
   }
   if (ours.allocations) say(`  WARNING: ${ours.allocations} createBuffer/createBindGroup calls during our timed steps`);
   say(`train ours: ${ours.ms.toFixed(2)} ms/step (median of ${steps}), ${ours.dispatches} dispatches, ${ours.submits} submits`);
   const tensors0 = tf.memory().numTensors;
-  const tfStats = await time(() => tf.dispose(tfStep()), () => tfFinish(backend), tfSteps, warmup - 1);
+  const tfStats = await timeSteps(() => tf.dispose(tfStep()), () => tfFinish(backend), tfSteps, warmup - 1, say);
   const tensors1 = tf.memory().numTensors;
   say(`train tf.js: ${tfStats.ms.toFixed(2)} ms/step (median of ${tfSteps}), ${tfStats.dispatches} dispatches, ${tfStats.submits} submits`);
 
