@@ -19,40 +19,12 @@ import {
   type Dict,
   type WaveNetConfig,
 } from './reference/wavenet.js';
+import { FD_TOL, dot, fdGrad } from './reference/fd.js';
 
 const randArr = (r: () => number, n: number, lo = -1, hi = 1): Float64Array =>
   Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
 
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-};
 
-const EPS = 1e-6;
-/**
- * Central differences (f(a+e) - f(a-e)) / 2e with e = 1e-6 in float64: the
- * truncation error is ~e^2/6 |f'''| ~ 1e-13 and the rounding error ~
- * 1e-16 |L| / e ~ 1e-9 for |L| ~ 10 (54 output terms here), so 1e-8 absolute
- * plus 1e-6 relative is loose by ~10x yet far below any real mistake (a
- * wrong tap, sign or missing path shows up at 1e-2).
- */
-const FD_TOL = { atol: 1e-8, rtol: 1e-6 };
-
-/** Central difference of f with respect to every element of arr (perturbed in place, then restored). */
-function fdGrad(arr: Float64Array, f: () => number): Float64Array {
-  const g = new Float64Array(arr.length);
-  for (let i = 0; i < arr.length; i++) {
-    const v = arr[i]!;
-    arr[i] = v + EPS;
-    const fp = f();
-    arr[i] = v - EPS;
-    const fm = f();
-    arr[i] = v;
-    g[i] = (fp - fm) / (2 * EPS);
-  }
-  return g;
-}
 
 /** Random parameters twice as wide as PyTorch's init, so tanh/sigmoid leave their linear region. */
 const wideParams = (cfg: WaveNetConfig, r: () => number): Dict => initWaveNet(cfg, () => 2 * r() - 0.5);

@@ -17,15 +17,11 @@ import {
   type RefInputs,
 } from './reference/recurrent.js';
 import { kerasGRURef, kerasLSTMRef, kerasSimpleRNNRef } from './reference/keras.js';
+import { FD_EPS, FD_TOL, dot, fdGrad } from './reference/fd.js';
 
 const randArr = (r: () => number, n: number, lo = -1, hi = 1): Float64Array =>
   Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
 
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-};
 
 interface Upstream {
   dOutput: Float64Array;
@@ -42,29 +38,6 @@ function lossOf(cfg: RefConfig, p: Dict, inp: RefInputs, up: Upstream): number {
   return L;
 }
 
-const EPS = 1e-6;
-/**
- * Central differences (f(a+e) - f(a-e)) / 2e with e = 1e-6 in float64: the
- * truncation error is ~e^2/6 |f'''| ~ 1e-13 and the rounding error ~
- * 1e-16 |L| / e ~ 1e-10 for |L| ~ 1..10, so 1e-8 absolute plus 1e-6 relative
- * is loose by ~100x yet far below any real mistake (those show up at 1e-2).
- */
-const FD_TOL = { atol: 1e-8, rtol: 1e-6 };
-
-/** Central difference of f with respect to every element of arr (perturbed in place, then restored). */
-function fdGrad(arr: Float64Array, f: () => number): Float64Array {
-  const g = new Float64Array(arr.length);
-  for (let i = 0; i < arr.length; i++) {
-    const v = arr[i]!;
-    arr[i] = v + EPS;
-    const fp = f();
-    arr[i] = v - EPS;
-    const fm = f();
-    arr[i] = v;
-    g[i] = (fp - fm) / (2 * EPS);
-  }
-  return g;
-}
 
 interface Case {
   name: string;
@@ -198,7 +171,7 @@ describe('recurrent reference: backwardRef vs central finite differences', () =>
         for (const a of [...Object.values(p), inp.x, inp.h0!]) {
           for (let i = 0; i < a.length; i++) {
             const v = a[i]!;
-            for (const s of [EPS, -EPS]) {
+            for (const s of [FD_EPS, -FD_EPS]) {
               a[i] = v + s;
               expect(pattern()).toBe(ref);
             }
