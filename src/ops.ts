@@ -9,21 +9,13 @@ import type { Runtime } from './runtime.js';
 import type { Dispatch } from './scheduler.js';
 import { shaderSource } from './shaders.js';
 import { fmtShape, type Tensor } from './tensor.js';
-
-const cdiv = (a: number, b: number): number => Math.ceil(a / b);
+import { cdiv, fold } from './util.js';
 
 /** A `const NAME = 4u;` of a shader, read from the source so it is written once. */
 export function shaderConst(shader: string, name: string): number {
   const m = new RegExp(`\\bconst\\s+${name}\\s*(?::\\s*\\w+\\s*)?=\\s*(\\d+)u?\\s*;`).exec(shaderSource(shader));
   if (!m) throw new Error(`shaders/${shader}.wgsl has no integer const '${name}'`);
   return Number(m[1]);
-}
-
-/** Folds `n` workgroups into a 2D grid within the per-dimension limit. */
-function fold(n: number, max = 65535): [number, number] {
-  if (n <= max) return [n, 1];
-  const x = max;
-  return [x, cdiv(n, x)];
 }
 
 // ------------------------------------------------------------------ GEMM

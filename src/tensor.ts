@@ -128,6 +128,41 @@ export class Arena {
     return this.buffer.size;
   }
 
+  /**
+   * Uploads a state dict: every entry of the table must be present with its
+   * size (a Tensor also with its exact shape), and nothing else; all checked
+   * before anything is written. `who` names the caller in errors.
+   */
+  load(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>, who: string): void {
+    const table = this.table;
+    if (!dict || typeof dict !== 'object') throw new Error(`${who}: expected an object of tensors`);
+    const missing = Object.keys(table).filter((k) => !(k in dict));
+    const extra = Object.keys(dict).filter((k) => !(k in table));
+    if (missing.length || extra.length) {
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+      if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
+      throw new Error(`${who}: ${parts.join('; ')}`);
+    }
+    for (const [k, shape] of Object.entries(table)) {
+      const v = dict[k]!;
+      const n = numel(shape);
+      if (v instanceof Tensor) {
+        if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
+          throw new Error(`${who}: '${k}' must be ${fmtShape(shape)}, got ${fmtShape(v.shape)}`);
+        }
+      } else if (!v || typeof v.length !== 'number' || v.length !== n) {
+        throw new Error(`${who}: '${k}' must have ${n} values (${fmtShape(shape)}), got ${v?.length}`);
+      }
+    }
+    for (const k of Object.keys(table)) {
+      const v = dict[k]!;
+      const dst = this.tensors[k]!;
+      if (v instanceof Tensor) this.rt.copy(v, dst);
+      else dst.write(v);
+    }
+  }
+
   /** Downloads every tensor (one read-back of the whole buffer), by name. */
   async read(): Promise<Record<string, Float32Array>> {
     const all = await this.all.read();

@@ -21,16 +21,12 @@ import { Tensor, fmtShape } from '../tensor.js';
 import { mulberry32 } from '../nn/init.js';
 import { Embedding, Linear, type Module } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
-import { type Parameter, childParameters } from '../nn/params.js';
+import { type Parameter, childParameters, childState, loadChildren } from '../nn/params.js';
+import { fold, positiveInt } from '../util.js';
 
 type Cell = 'rnn' | 'lstm' | 'gru';
 type Dict = Record<string, Float32Array | Tensor | ArrayLike<number>>;
 const CELLS: readonly Cell[] = ['rnn', 'lstm', 'gru'];
-
-function positiveInt(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
-  return v;
-}
 
 function checkCell(what: string, cell: unknown): Cell {
   if (!CELLS.includes(cell as Cell)) throw new Error(`${what}: cell must be 'rnn', 'lstm' or 'gru', got '${String(cell)}'`);
@@ -73,7 +69,6 @@ fn tanh_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 }
 `;
 registerShader('seq2seq_tanh', TANH_WGSL);
-const fold = (n: number): [number, number] => (n <= 65535 ? [n, 1] : [65535, Math.ceil(n / 65535)]);
 const tanhDesc = (entry: string): KernelDesc => ({
   name: `seq2seq_${entry}`,
   shader: 'seq2seq_tanh',
@@ -110,11 +105,10 @@ abstract class Composite {
   }
 
   /** All parameters under `prefix.name` (PyTorch's naming of submodules). */
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    const out: Record<string, Float32Array> = {};
-    for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${p}.${k}`] = v;
-    return out;
+  stateDict(): Promise<Record<string, Float32Array>> {
+    return childState(this.modules);
   }
+
 
   /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
   parameters(): Parameter[] {
@@ -122,24 +116,15 @@ abstract class Composite {
   }
 
   /** Accumulated gradients, same keys as `stateDict()`. */
-  async grads(): Promise<Record<string, Float32Array>> {
-    const out: Record<string, Float32Array> = {};
-    for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.grads())) out[`${p}.${k}`] = v;
-    return out;
+  grads(): Promise<Record<string, Float32Array>> {
+    return childState(this.modules, 'grads');
   }
 
+
   loadStateDict(dict: Dict): void {
-    const name = `${this.constructor.name}.loadStateDict`;
-    if (!dict || typeof dict !== 'object') throw new Error(`${name}: expected an object of tensors`);
-    const known = new Set(Object.keys(this.modules));
-    const extra = Object.keys(dict).filter((k) => !known.has(k.split('.')[0]!));
-    if (extra.length) throw new Error(`${name}: unexpected ${extra.join(', ')} (prefixes: ${[...known].map((k) => `${k}.`).join(', ')})`);
-    for (const [p, m] of Object.entries(this.modules)) {
-      const sub: Dict = {};
-      for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
-      m.loadStateDict(sub);
-    }
+    loadChildren(this.modules, dict, `${this.constructor.name}.loadStateDict`);
   }
+
 
   /** A zero-initialised buffer of `shape` kept under `key`; re-made (old one freed) when the shape changes. */
   protected buffer(key: string, shape: readonly number[]): Tensor {

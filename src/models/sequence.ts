@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { Embedding, Linear, type Module } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
-import { type Parameter, childParameters } from '../nn/params.js';
+import { type Parameter, childParameters, childState, loadChildren } from '../nn/params.js';
 
 export interface SequenceModelOptions {
   /** `'embedding'`: inputs are token ids [T, B] (vocab = inputSize); `'dense'`: features [T, B, inputSize]. */
@@ -56,18 +56,16 @@ abstract class SequenceModel {
   }
 
   /** All parameters under `prefix.name` (PyTorch's naming of submodules). */
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    const out: Record<string, Float32Array> = {};
-    for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${p}.${k}`] = v;
-    return out;
+  stateDict(): Promise<Record<string, Float32Array>> {
+    return childState(this.modules);
   }
 
+
   /** Accumulated gradients, same keys as `stateDict()`. */
-  async grads(): Promise<Record<string, Float32Array>> {
-    const out: Record<string, Float32Array> = {};
-    for (const [p, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.grads())) out[`${p}.${k}`] = v;
-    return out;
+  grads(): Promise<Record<string, Float32Array>> {
+    return childState(this.modules, 'grads');
   }
+
 
   /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
   parameters(): Parameter[] {
@@ -75,15 +73,9 @@ abstract class SequenceModel {
   }
 
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    for (const [p, m] of Object.entries(this.modules)) {
-      const sub: Record<string, Float32Array | Tensor | ArrayLike<number>> = {};
-      for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
-      m.loadStateDict(sub);
-    }
-    const known = new Set(Object.keys(this.modules));
-    const extra = Object.keys(dict).filter((k) => !known.has(k.split('.')[0]!));
-    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: unexpected ${extra.join(', ')}`);
+    loadChildren(this.modules, dict, `${this.constructor.name}.loadStateDict`);
   }
+
 
   protected embed(x: Tensor): Tensor {
     const name = `${this.constructor.name}.forward`;

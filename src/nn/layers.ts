@@ -7,13 +7,9 @@ import type { KernelDesc } from '../kernel.js';
 import { bumpCounter, colSum, dropout, fill, gemm, relu, reluBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
+import { fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
-import { type Parameter, arenaParameters, childParameters } from './params.js';
-
-function positiveInt(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
-  return v;
-}
+import { type Parameter, arenaParameters, childParameters, childState, loadChildren } from './params.js';
 
 /** What every module has: parameters and gradients by PyTorch name. */
 export abstract class Module implements Layer {
@@ -49,24 +45,9 @@ export abstract class Module implements Layer {
   abstract backward(dy: Tensor): Tensor;
 
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    const name = `${this.constructor.name}.loadStateDict`;
-    const table = this.params.table;
-    const missing = Object.keys(table).filter((k) => !(k in dict));
-    const extra = Object.keys(dict).filter((k) => !(k in table));
-    if (missing.length || extra.length) {
-      throw new Error(`${name}: ${[missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `unexpected ${extra.join(', ')}` : ''].filter(Boolean).join('; ')}`);
-    }
-    for (const [k, shape] of Object.entries(table)) {
-      const v = dict[k]!;
-      const n = v instanceof Tensor ? v.size : v?.length;
-      if (n !== numel(shape)) throw new Error(`${name}: '${k}' must have ${numel(shape)} values (${fmtShape(shape)}), got ${n}`);
-    }
-    for (const k of Object.keys(table)) {
-      const v = dict[k]!;
-      if (v instanceof Tensor) this.rt.copy(v, this.params.tensors[k]!);
-      else this.params.tensors[k]!.write(v);
-    }
+    this.params.load(dict, `${this.constructor.name}.loadStateDict`);
   }
+
 
   destroy(): void {
     this.params.destroy();
@@ -146,7 +127,6 @@ export class Linear extends Module {
 }
 
 const WG = 64;
-const fold = (n: number): [number, number] => (n <= 65535 ? [n, 1] : [65535, Math.ceil(n / 65535)]);
 const K_EMB_F: KernelDesc = { name: 'embed_forward', shader: 'embedding', entry: 'embed_forward', overrides: { WG }, grid: (p) => fold(Math.ceil((p.N! * p.D!) / WG)) };
 const K_EMB_B: KernelDesc = { name: 'embed_backward', shader: 'embedding', entry: 'embed_backward', overrides: { WG }, grid: (p) => fold(Math.ceil((p.V! * p.D!) / WG)) };
 
@@ -234,12 +214,33 @@ class Scratch {
   }
 }
 
+/** A layer without parameters (Dropout, ReLU): the module methods, empty. */
+abstract class Stateless implements Layer {
+  abstract forward(x: Tensor): Tensor;
+  abstract backward(dy: Tensor): Tensor;
+  abstract destroy(): void;
+  zeroGrad(): void {}
+  /** No parameters: an empty state dict, no gradients. */
+  async stateDict(): Promise<Record<string, Float32Array>> {
+    return {};
+  }
+  async grads(): Promise<Record<string, Float32Array>> {
+    return {};
+  }
+  parameters(): Parameter[] {
+    return [];
+  }
+  loadStateDict(dict: Record<string, unknown>): void {
+    const extra = Object.keys(dict ?? {});
+    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: it has no parameters; unexpected ${extra.join(', ')}`);
+  }}
+
 /**
  * torch.nn.Dropout: in training, zeroes each element with probability p and
  * scales the rest by 1/(1-p); the identity in eval(). The mask is drawn on the
  * GPU from (seed, a GPU-side step counter, index) and regenerated in backward.
  */
-export class Dropout implements Layer {
+export class Dropout extends Stateless {
   training = true;
   readonly counter: Tensor;
   private readonly y: Scratch;
@@ -251,6 +252,7 @@ export class Dropout implements Layer {
     readonly p: number,
     readonly seed = Math.floor(Math.random() * 2 ** 32),
   ) {
+    super();
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
     this.counter = rt.zeros([1], 'Dropout.counter');
     this.y = new Scratch(rt, 'Dropout.y');
@@ -281,22 +283,8 @@ export class Dropout implements Layer {
     return dx;
   }
 
-  zeroGrad(): void {}
 
-  /** No parameters: an empty state dict, no gradients. */
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    return {};
-  }
-  async grads(): Promise<Record<string, Float32Array>> {
-    return {};
-  }
-  parameters(): Parameter[] {
-    return [];
-  }
-  loadStateDict(dict: Record<string, unknown>): void {
-    const extra = Object.keys(dict ?? {});
-    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: it has no parameters; unexpected ${extra.join(', ')}`);
-  }
+
 
   destroy(): void {
     this.y.destroy();
@@ -306,11 +294,12 @@ export class Dropout implements Layer {
 }
 
 /** torch.nn.ReLU. */
-export class ReLU implements Layer {
+export class ReLU extends Stateless {
   private readonly y: Scratch;
   private readonly dx: Scratch;
   private x: Tensor | null = null;
   constructor(readonly rt: Runtime) {
+    super();
     this.y = new Scratch(rt, 'ReLU.y');
     this.dx = new Scratch(rt, 'ReLU.dx');
   }
@@ -326,22 +315,8 @@ export class ReLU implements Layer {
     reluBackward(this.rt, dx, this.x, dy);
     return dx;
   }
-  zeroGrad(): void {}
 
-  /** No parameters: an empty state dict, no gradients. */
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    return {};
-  }
-  async grads(): Promise<Record<string, Float32Array>> {
-    return {};
-  }
-  parameters(): Parameter[] {
-    return [];
-  }
-  loadStateDict(dict: Record<string, unknown>): void {
-    const extra = Object.keys(dict ?? {});
-    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: it has no parameters; unexpected ${extra.join(', ')}`);
-  }
+
   destroy(): void {
     this.y.destroy();
     this.dx.destroy();
@@ -383,29 +358,23 @@ export class Sequential implements Layer {
     });
     return out;
   }
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    const out: Record<string, Float32Array> = {};
-    for (const [i, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.stateDict())) out[`${i}.${k}`] = v;
-    return out;
+  /** All parameters under `prefix.name` (PyTorch's naming of submodules). */
+  stateDict(): Promise<Record<string, Float32Array>> {
+    return childState(this.modules);
   }
-  async grads(): Promise<Record<string, Float32Array>> {
-    const out: Record<string, Float32Array> = {};
-    for (const [i, m] of Object.entries(this.modules)) for (const [k, v] of Object.entries(await m.grads())) out[`${i}.${k}`] = v;
-    return out;
+
+  /** Accumulated gradients, same keys as `stateDict()`. */
+  grads(): Promise<Record<string, Float32Array>> {
+    return childState(this.modules, 'grads');
   }
+
   parameters(): Parameter[] {
     return childParameters(this.modules);
   }
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    const mods = this.modules;
-    const extra = Object.keys(dict).filter((k) => !(k.split('.')[0]! in mods));
-    if (extra.length) throw new Error(`Sequential.loadStateDict: unexpected ${extra.join(', ')}`);
-    for (const [i, m] of Object.entries(mods)) {
-      const sub: Record<string, Float32Array | Tensor | ArrayLike<number>> = {};
-      for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${i}.`)) sub[k.slice(i.length + 1)] = v;
-      m.loadStateDict(sub);
-    }
+    loadChildren(this.modules, dict, 'Sequential.loadStateDict');
   }
+
   destroy(): void {
     for (const l of this.layers) l.destroy();
   }

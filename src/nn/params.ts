@@ -16,3 +16,30 @@ export function arenaParameters(params: Arena, grads: Arena, prefix = ''): Param
 export function childParameters(children: Record<string, { parameters(): Parameter[] }>): Parameter[] {
   return Object.entries(children).flatMap(([p, m]) => m.parameters().map((q) => ({ ...q, name: `${p}.${q.name}` })));
 }
+
+type StateValue = Float32Array | Tensor | ArrayLike<number>;
+interface Child {
+  stateDict(): Promise<Record<string, Float32Array>>;
+  grads(): Promise<Record<string, Float32Array>>;
+  loadStateDict(dict: Record<string, StateValue>): void;
+}
+
+/** The children's state dicts (or gradients, with `which`) under `prefix.name`, as PyTorch names submodules. */
+export async function childState(children: Record<string, Child>, which: 'stateDict' | 'grads' = 'stateDict'): Promise<Record<string, Float32Array>> {
+  const out: Record<string, Float32Array> = {};
+  for (const [p, m] of Object.entries(children)) for (const [k, v] of Object.entries(await m[which]())) out[`${p}.${k}`] = v;
+  return out;
+}
+
+/** Splits a prefixed state dict among the children; an entry no child claims is refused before anything loads. */
+export function loadChildren(children: Record<string, Child>, dict: Record<string, StateValue>, who: string): void {
+  if (!dict || typeof dict !== 'object') throw new Error(`${who}: expected an object of tensors`);
+  const known = new Set(Object.keys(children));
+  const extra = Object.keys(dict).filter((k) => !known.has(k.split('.')[0]!));
+  if (extra.length) throw new Error(`${who}: unexpected ${extra.join(', ')} (prefixes: ${[...known].map((k) => `${k}.`).join(', ')})`);
+  for (const [p, m] of Object.entries(children)) {
+    const sub: Record<string, StateValue> = {};
+    for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
+    m.loadStateDict(sub);
+  }
+}

@@ -14,7 +14,8 @@ import { bumpCounter, colSum, dropout, fill, gemmDispatch, rowNorms, shaderConst
 import { shaderSource } from '../shaders.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
-import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
+import { type Arena, type ArenaTable, Tensor, fmtShape } from '../tensor.js';
+import { positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { type Parameter, arenaParameters } from './params.js';
 
@@ -125,11 +126,6 @@ function cellKernels(cell: Cell, H: number, maxWG: number, resetBefore: boolean)
         }
       : {}),
   };
-}
-
-function positiveInt(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
-  return v;
 }
 
 /**
@@ -324,35 +320,9 @@ export abstract class Recurrent {
 
   /** Loads PyTorch-named tensors; every parameter must be present with its exact shape, and nothing else. */
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    const name = this.constructor.name;
-    const table = this.paramShapes();
-    if (!dict || typeof dict !== 'object') throw new Error(`${name}.loadStateDict: expected an object of tensors`);
-    const missing = Object.keys(table).filter((k) => !(k in dict));
-    const extra = Object.keys(dict).filter((k) => !(k in table));
-    if (missing.length || extra.length) {
-      const parts = [];
-      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
-      if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
-      throw new Error(`${name}.loadStateDict: ${parts.join('; ')}`);
-    }
-    for (const [k, shape] of Object.entries(table)) {
-      const v = dict[k]!;
-      const n = numel(shape);
-      if (v instanceof Tensor) {
-        if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
-          throw new Error(`${name}.loadStateDict: '${k}' must be ${fmtShape(shape)}, got ${fmtShape(v.shape)}`);
-        }
-      } else if (!v || typeof v.length !== 'number' || v.length !== n) {
-        throw new Error(`${name}.loadStateDict: '${k}' must have ${n} values (${fmtShape(shape)}), got ${v?.length}`);
-      }
-    }
-    for (const k of Object.keys(table)) {
-      const v = dict[k]!;
-      const dst = this.params.tensors[k]!;
-      if (v instanceof Tensor) this.rt.copy(v, dst);
-      else dst.write(v);
-    }
+    this.params.load(dict, `${this.constructor.name}.loadStateDict`);
   }
+
 
   /** Downloads the parameters, by PyTorch name. */
   stateDict(): Promise<Record<string, Float32Array>> {

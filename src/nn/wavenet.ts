@@ -14,6 +14,7 @@ import type { KernelDesc, Params } from '../kernel.js';
 import { axpy, colSum, fill, gemm, relu, reluBackward, swapAxes } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
+import { cdiv, fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { type Parameter, arenaParameters } from './params.js';
 import { generate, type GenerateOptions } from './wavenet_generate.js';
@@ -52,8 +53,7 @@ export function receptiveField(cfg: Pick<WaveNetConfig, 'dilations' | 'stacks' |
 }
 
 const WG = 64;
-const cd = (a: number, b: number) => Math.ceil(a / b);
-const fold = (n: number): [number, number] => (n <= 65535 ? [n, 1] : [65535, cd(n, 65535)]);
+const cd = cdiv;
 const kern = (entry: string, grid: (p: Params) => readonly [number, number?, number?]): KernelDesc => ({
   name: `wavenet_${entry}`,
   shader: 'wavenet',
@@ -66,11 +66,6 @@ const K_PACK = kern('pack_weights', ewGrid);
 const K_GATE = kern('gate_forward', ewGrid);
 const K_GATE_BWD = kern('gate_backward', ewGrid);
 const K_UNPACK = kern('unpack_grads', ewGrid);
-
-function positiveInt(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
-  return v;
-}
 
 /** Element offset of `t` inside `base` (same buffer). */
 const offsetIn = (t: Tensor, base: Tensor): number => (t.byteOffset - base.byteOffset) / 4;
@@ -196,28 +191,9 @@ export class WaveNet {
 
   /** Loads PyTorch-named tensors; every parameter must be present with its exact size, and nothing else. */
   loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    const table = this.paramShapes();
-    if (!dict || typeof dict !== 'object') throw new Error('WaveNet.loadStateDict: expected an object of tensors');
-    const missing = Object.keys(table).filter((k) => !(k in dict));
-    const extra = Object.keys(dict).filter((k) => !(k in table));
-    if (missing.length || extra.length) {
-      const parts = [];
-      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
-      if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
-      throw new Error(`WaveNet.loadStateDict: ${parts.join('; ')}`);
-    }
-    for (const [k, shape] of Object.entries(table)) {
-      const v = dict[k]!;
-      const n = v instanceof Tensor ? v.size : v?.length;
-      if (n !== numel(shape)) throw new Error(`WaveNet.loadStateDict: '${k}' must have ${numel(shape)} values (${fmtShape(shape)}), got ${n}`);
-    }
-    for (const k of Object.keys(table)) {
-      const v = dict[k]!;
-      const dst = this.params.tensors[k]!;
-      if (v instanceof Tensor) this.rt.copy(v, dst);
-      else dst.write(v);
-    }
+    this.params.load(dict, 'WaveNet.loadStateDict');
   }
+
 
   /** Downloads the parameters, by PyTorch name. */
   stateDict(): Promise<Record<string, Float32Array>> {

@@ -8,11 +8,11 @@
  */
 import type { KernelDesc, Params } from '../kernel.js';
 import type { Runtime } from '../runtime.js';
+import { cdiv, fold } from '../util.js';
 import { Tensor, fmtShape, numel } from '../tensor.js';
 
 const WG = 64;
-const cd = (a: number, b: number) => Math.ceil(a / b);
-const fold = (n: number): [number, number] => (n <= 65535 ? [n, 1] : [65535, cd(n, 65535)]);
+const cd = cdiv;
 const k = (entry: string, grid: (p: Params) => readonly [number, number?, number?]): KernelDesc => ({
   name: `loss_${entry}`,
   shader: 'loss',

@@ -19,12 +19,9 @@ import { fill, sumSquares } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
 import { Arena, Tensor, fmtShape } from '../tensor.js';
+import { cdiv, fold } from '../util.js';
 
 const WG = 64;
-const cdiv = (a: number, b: number): number => Math.ceil(a / b);
-function fold(n: number, max = 65535): [number, number] {
-  return n <= max ? [n, 1] : [max, cdiv(n, max)];
-}
 
 const descs = new Map<string, KernelDesc>();
 function desc(entry: string): KernelDesc {
