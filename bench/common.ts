@@ -1,4 +1,5 @@
 /** Helpers shared by the benchmark pages (bench/*.ts). */
+import type * as TF from '@tensorflow/tfjs';
 
 /** What bench/counters.js counts on the page: every WebGPU user's dispatches, submits and allocations. */
 export interface GpuCount {
@@ -157,4 +158,41 @@ export function wavenetToTfLayout(
   v.H2 = { shape: [CH, OUT], data: w1x1(sd['head.1.weight']!, OUT, CH) };
   v.b2 = { shape: [OUT], data: sd['head.1.bias']! };
   return v;
+}
+
+/**
+ * The WaveNet the benches build in TF.js, as its users must (tf.conv1d has no
+ * causal padding and no gradient for dilation): per layer the kernel-2 causal
+ * conv as a padded, sliced copy (tap 0: t - d) and the current step (tap 1),
+ * each a matMul with filter and gate side by side; residual, skip and the head
+ * as matMuls; softmax cross-entropy, mean over the B*T positions.
+ * `V` holds the variables in `wavenetToTfLayout`'s layout; `x` is [B*T, 1].
+ */
+export function tfWaveNetLoss(
+  tf: typeof TF,
+  V: Record<string, TF.Variable>,
+  x: TF.Tensor2D,
+  labels: TF.Tensor,
+  dilations: readonly number[],
+  d: { B: number; T: number; CH: number },
+): () => TF.Scalar {
+  const { B, T, CH } = d;
+  const N = B * T;
+  const L = dilations.length;
+  return () => {
+    let h = tf.add(tf.matMul(x, V.Win!), V.bin!) as TF.Tensor2D; // [BT, R]
+    let s: TF.Tensor2D | null = null;
+    for (let k = 0; k < L; k++) {
+      const dil = dilations[k]!;
+      const prev = tf.slice(tf.pad(h.reshape([B, T, CH]), [[0, 0], [dil, 0], [0, 0]]), [0, 0, 0], [B, T, CH]).reshape([N, CH]);
+      const fg = tf.add(tf.add(tf.matMul(prev, V[`W0_${k}`]!), tf.matMul(h, V[`W1_${k}`]!)), V[`bfg_${k}`]!) as TF.Tensor2D;
+      const z = tf.mul(tf.tanh(tf.slice(fg, [0, 0], [N, CH])), tf.sigmoid(tf.slice(fg, [0, CH], [N, CH]))) as TF.Tensor2D;
+      const sk = tf.add(tf.matMul(z, V[`Ws_${k}`]!), V[`bs_${k}`]!) as TF.Tensor2D;
+      s = s ? (tf.add(s, sk) as TF.Tensor2D) : sk;
+      if (k < L - 1) h = tf.add(h, tf.add(tf.matMul(z, V[`Wr_${k}`]!), V[`br_${k}`]!)) as TF.Tensor2D;
+    }
+    const u = tf.add(tf.matMul(tf.relu(s!), V.H1!), V.b1!);
+    const y = tf.add(tf.matMul(tf.relu(u) as TF.Tensor2D, V.H2!), V.b2!);
+    return tf.losses.softmaxCrossEntropy(labels, y) as TF.Scalar;
+  };
 }

@@ -41,7 +41,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as lib from '../src/index.js';
 import { createRuntime, fromTfjsWeights, type KerasLayerKind, type Runtime } from '../src/index.js';
-import { type GpuCount, type Stats, type TfWebGPUBackend, tfFinish, timeSteps, toBatchFirst, wavenetToTfLayout } from './common.js';
+import { type GpuCount, type Stats, type TfWebGPUBackend, tfFinish, tfWaveNetLoss, timeSteps, toBatchFirst, wavenetToTfLayout } from './common.js';
 import { EPS, LR, MAX_NORM, MODELS, REC, WN, recurrentData, recurrentTrainer, wavenetData, wavenetTrainer, type Cell, type StateDict, type Trainer } from './train-models.js';
 
 const page = window as unknown as {
@@ -157,22 +157,8 @@ async function wavenetPair(rt: Runtime): Promise<{ ours: Trainer<unknown>; tfm: 
   );
   const xTf = tf.tensor2d(data.x, [N, 1]);
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(data.targets), 'int32'), OUT).toFloat());
-  const lossFn = (): tf.Scalar => {
-    let h = tf.add(tf.matMul(xTf, V.Win!), V.bin!) as tf.Tensor2D;
-    let s: tf.Tensor2D | null = null;
-    for (let k = 0; k < L; k++) {
-      const d = net.layerDilations[k]!;
-      const prev = tf.slice(tf.pad(h.reshape([B, T, CH]), [[0, 0], [d, 0], [0, 0]]), [0, 0, 0], [B, T, CH]).reshape([N, CH]);
-      const fg = tf.add(tf.add(tf.matMul(prev, V[`W0_${k}`]!), tf.matMul(h, V[`W1_${k}`]!)), V[`bfg_${k}`]!) as tf.Tensor2D;
-      const z = tf.mul(tf.tanh(tf.slice(fg, [0, 0], [N, CH])), tf.sigmoid(tf.slice(fg, [0, CH], [N, CH]))) as tf.Tensor2D;
-      const sk = tf.add(tf.matMul(z, V[`Ws_${k}`]!), V[`bs_${k}`]!) as tf.Tensor2D;
-      s = s ? (tf.add(s, sk) as tf.Tensor2D) : sk;
-      if (k < L - 1) h = tf.add(h, tf.add(tf.matMul(z, V[`Wr_${k}`]!), V[`br_${k}`]!)) as tf.Tensor2D;
-    }
-    const u = tf.add(tf.matMul(tf.relu(s!), V.H1!), V.b1!);
-    const y = tf.add(tf.matMul(tf.relu(u) as tf.Tensor2D, V.H2!), V.b2!);
-    return tf.losses.softmaxCrossEntropy(labels, y) as tf.Scalar;
-  };
+  const lossFn = tfWaveNetLoss(tf, V, xTf, labels, net.layerDilations, { B, T, CH });
+
   const vars = Object.values(V);
   return { ours, tfm: { vars, lossFn, dispose: () => tf.dispose([...vars, xTf, labels]) } };
 }

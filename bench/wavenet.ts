@@ -40,7 +40,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { WaveNet, createRuntime, muLawDecode, receptiveField, registerShader, type KernelDesc, type Runtime, type Tensor } from '../src/index.js';
-import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish, timeSteps, wavenetToTfLayout } from './common.js';
+import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish, tfWaveNetLoss, timeSteps, wavenetToTfLayout } from './common.js';
 
 const B = 16;
 const T = 256;
@@ -197,23 +197,8 @@ async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise
   const varList = Object.values(V);
   const xTf = tf.tensor2d(xData, [N, 1]); // [B, 1, T] = [B, T, 1] for one channel: rows b*T + t
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(tgtData), 'int32'), OUT).toFloat());
-  const lossFn = (): tf.Scalar => {
-    let h = tf.add(tf.matMul(xTf, V.Win!), V.bin!) as tf.Tensor2D; // [BT, R]
-    let s: tf.Tensor2D | null = null;
-    for (let k = 0; k < L; k++) {
-      const d = net.layerDilations[k]!;
-      // Causal dilated conv, kernel 2: tap 0 reads t - d (zero before the start), tap 1 reads t.
-      const prev = tf.slice(tf.pad(h.reshape([B, T, CH]), [[0, 0], [d, 0], [0, 0]]), [0, 0, 0], [B, T, CH]).reshape([N, CH]);
-      const fg = tf.add(tf.add(tf.matMul(prev, V[`W0_${k}`]!), tf.matMul(h, V[`W1_${k}`]!)), V[`bfg_${k}`]!) as tf.Tensor2D;
-      const z = tf.mul(tf.tanh(tf.slice(fg, [0, 0], [N, CH])), tf.sigmoid(tf.slice(fg, [0, CH], [N, CH]))) as tf.Tensor2D;
-      const sk = tf.add(tf.matMul(z, V[`Ws_${k}`]!), V[`bs_${k}`]!) as tf.Tensor2D;
-      s = s ? (tf.add(s, sk) as tf.Tensor2D) : sk;
-      if (k < L - 1) h = tf.add(h, tf.add(tf.matMul(z, V[`Wr_${k}`]!), V[`br_${k}`]!)) as tf.Tensor2D;
-    }
-    const u = tf.add(tf.matMul(tf.relu(s!), V.H1!), V.b1!);
-    const y = tf.add(tf.matMul(tf.relu(u) as tf.Tensor2D, V.H2!), V.b2!);
-    return tf.losses.softmaxCrossEntropy(labels, y) as tf.Scalar; // mean over the B*T positions
-  };
+  const lossFn = tfWaveNetLoss(tf, V, xTf, labels, net.layerDilations, { B, T, CH });
+
   const names = Object.keys(V);
   const tfStep = (): tf.Tensor[] =>
     tf.tidy(() => {
