@@ -95,3 +95,19 @@ fn relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let i = flat(wid, nwg, lid);
   if (i < rdims.n) { y[rdims.offY + i] = select(0.0, x2[rdims.offX2 + i], x[rdims.offX + i] > 0.0); }
 }
+
+// tanh_act: y = tanh(x) (clamped: some tanh implementations overflow to NaN for large |x|);
+// tanh_backward: y = dy * (1 - x^2), x the forward's output, dy bound as `x2`.
+@compute @workgroup_size(WG)
+fn tanh_act(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < rdims.n) { y[rdims.offY + i] = tanh(clamp(x[rdims.offX + i], -15.0, 15.0)); }
+}
+
+@compute @workgroup_size(WG)
+fn tanh_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i < rdims.n) { let t = x[rdims.offX + i]; y[rdims.offY + i] = x2[rdims.offX2 + i] * (1.0 - t * t); }
+}

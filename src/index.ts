@@ -16,6 +16,8 @@ export {
   swapAxes,
   relu,
   reluBackward,
+  tanhAct,
+  tanhBackward,
   dropout,
   bumpCounter,
   dropoutMaskCpu,

@@ -217,7 +217,7 @@ export function swap01(rt: Runtime, y: Tensor, x: Tensor): void {
 }
 
 const reluDescs = new Map<string, KernelDesc>();
-function reluDesc(entry: 'relu' | 'relu_backward'): KernelDesc {
+function reluDesc(entry: 'relu' | 'relu_backward' | 'tanh_act' | 'tanh_backward'): KernelDesc {
   let d = reluDescs.get(entry);
   if (!d) {
     d = {
@@ -237,6 +237,19 @@ function reluDesc(entry: 'relu' | 'relu_backward'): KernelDesc {
 export function relu(rt: Runtime, y: Tensor, x: Tensor): void {
   sameSize('relu', y, x);
   rt.dispatch(reluDesc('relu'), { y, x }, { n: y.size });
+}
+
+/** `y = tanh(x)` */
+export function tanhAct(rt: Runtime, y: Tensor, x: Tensor): void {
+  sameSize('tanhAct', y, x);
+  rt.dispatch(reluDesc('tanh_act'), { y, x }, { n: y.size });
+}
+
+/** `dx = dy * (1 - y^2)`: the gradient through tanh, from its output `y`. */
+export function tanhBackward(rt: Runtime, dx: Tensor, y: Tensor, dy: Tensor): void {
+  sameSize('tanhBackward', dx, y);
+  sameSize('tanhBackward', dx, dy);
+  rt.dispatch(reluDesc('tanh_backward'), { y: dx, x: y, x2: dy }, { n: dx.size });
 }
 
 /** `dx = dy * (x > 0)`: the gradient through relu at input `x`. */

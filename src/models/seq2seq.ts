@@ -13,16 +13,14 @@
  * current step (`rt.step(() => ...)`), nothing is read back, and returned
  * tensors belong to the model (overwritten by its next call of the same shape).
  */
-import type { KernelDesc, Params } from '../kernel.js';
-import { colSum, gemm, swap01 } from '../ops.js';
+import { colSum, gemm, swap01, tanhAct, tanhBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
-import { registerShader } from '../shaders.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { mulberry32 } from '../nn/init.js';
-import { Embedding, Linear, type Module } from '../nn/layers.js';
+import { Embedding, Linear, embedLookup, type Module } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
 import { type Parameter, childParameters, childState, loadChildren } from '../nn/params.js';
-import { fold, positiveInt } from '../util.js';
+import { positiveInt } from '../util.js';
 
 type Cell = 'rnn' | 'lstm' | 'gru';
 type Dict = Record<string, Float32Array | Tensor | ArrayLike<number>>;
@@ -38,56 +36,6 @@ const shapeOf = (t: unknown): string => (t instanceof Tensor ? fmtShape(t.shape)
 function makeRecurrent(rt: Runtime, cell: Cell, o: { inputSize: number; hiddenSize: number; numLayers: number; seed: number }): Recurrent {
   return cell === 'lstm' ? new LSTM(rt, o) : cell === 'gru' ? new GRU(rt, o) : new RNN(rt, o);
 }
-
-// ------------------------------------------------------------ tanh kernel
-
-// The conditioning Linear of VectorToSequence ends in tanh; no shipped kernel has one,
-// so this file registers its own (two entry points, elementwise).
-const TANH_WGSL = /* wgsl */ `
-struct ActDims { n: u32, offY: u32, offX: u32, offDy: u32 }
-@group(0) @binding(0) var<storage, read_write> y: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<uniform> dims: ActDims;
-override WG: u32 = 64;
-fn flat(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 { return (wid.y * nwg.x + wid.x) * WG + lid; }
-
-// y = tanh(x) (clamped: some tanh implementations overflow to NaN for large |x|)
-@compute @workgroup_size(WG)
-fn tanh_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_index) lid: u32) {
-  let i = flat(wid, nwg, lid);
-  if (i < dims.n) { y[dims.offY + i] = tanh(clamp(x[dims.offX + i], -15.0, 15.0)); }
-}
-
-// y = dy * (1 - x^2), x = the forward's output tanh(.)
-@compute @workgroup_size(WG)
-fn tanh_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) lid: u32) {
-  let i = flat(wid, nwg, lid);
-  if (i < dims.n) { let t = x[dims.offX + i]; y[dims.offY + i] = dy[dims.offDy + i] * (1.0 - t * t); }
-}
-`;
-registerShader('seq2seq_tanh', TANH_WGSL);
-const tanhDesc = (entry: string): KernelDesc => ({
-  name: `seq2seq_${entry}`,
-  shader: 'seq2seq_tanh',
-  entry,
-  overrides: { WG: 64 },
-  grid: (p: Params) => fold(Math.ceil(p.n! / 64)),
-  extents: (p: Params) => ({ y: p.n!, x: p.n!, dy: p.n! }),
-});
-const K_TANH = tanhDesc('tanh_forward');
-const K_TANH_B = tanhDesc('tanh_backward');
-// The Embedding module's lookup kernel (shaders/embedding.wgsl), bound to decoding's own buffers
-// so that decoding leaves the module's training buffers alone.
-const K_EMBED: KernelDesc = {
-  name: 'embed_forward',
-  shader: 'embedding',
-  entry: 'embed_forward',
-  overrides: { WG: 64 },
-  grid: (p) => fold(Math.ceil((p.N! * p.D!) / 64)),
-};
 
 // ------------------------------------------------------------ shared
 
@@ -342,7 +290,7 @@ export class EncoderDecoder extends Composite {
     for (let t = 0; t < maxLength; t++) {
       if (t > 0) tok.write(ids);
       rt.step(() => {
-        rt.dispatch(K_EMBED, { out: emb, w: W, idx: tok }, { N: B, V, D: E });
+        embedLookup(rt, emb, W, tok);
         const r = this.decoder.forward(emb, { h0: state.h, c0: state.c });
         // h0 is copied when recorded, so the next step may pass this plan's own final state.
         state = { h: r.h, c: r.c };
@@ -471,7 +419,7 @@ export class VectorToSequence extends Composite {
       }
       const pre = this.conditioner!.forward(v); // [B, L*H]
       const act = this.buffer('h0BatchMajor', [B, L * H]);
-      rt.dispatch(K_TANH, { y: act, x: pre }, { n: act.size });
+      tanhAct(rt, act, pre);
       if (L === 1) h0 = act.reshape([1, B, H]);
       else {
         h0 = this.buffer('h0', [L, B, H]);
@@ -501,11 +449,11 @@ export class VectorToSequence extends Composite {
     }
     const act = this.scratch.get('h0BatchMajor')!;
     const dAct = this.buffer('dh0BatchMajor', [f.B, L * H]);
-    if (L === 1) rt.dispatch(K_TANH_B, { y: dAct, x: act, dy: dh0 }, { n: dAct.size });
+    if (L === 1) tanhBackward(rt, dAct, act, dh0);
     else {
       const dT = this.buffer('dh0Swapped', [f.B, L, H]);
       swap01(rt, dT, dh0);
-      rt.dispatch(K_TANH_B, { y: dAct, x: act, dy: dT }, { n: dAct.size });
+      tanhBackward(rt, dAct, act, dT);
     }
     return { dv: this.conditioner!.backward(dAct) };
   }

@@ -127,6 +127,13 @@ export class Linear extends Module {
 }
 
 const WG = 64;
+/** `out[n, :] = weight[idx[n], :]` for `weight [V, D]`, `idx` N indices stored as floats, `out [N, D]`. */
+export function embedLookup(rt: Runtime, out: Tensor, weight: Tensor, idx: Tensor): void {
+  const [V, D] = weight.shape as [number, number];
+  if (out.size !== idx.size * D) throw new Error(`embedLookup: out must hold ${idx.size} x ${D} values, got ${fmtShape(out.shape)}`);
+  rt.dispatch(K_EMB_F, { out, w: weight, idx }, { N: idx.size, V, D });
+}
+
 const K_EMB_F: KernelDesc = { name: 'embed_forward', shader: 'embedding', entry: 'embed_forward', overrides: { WG }, grid: (p) => fold(Math.ceil((p.N! * p.D!) / WG)) };
 const K_EMB_B: KernelDesc = { name: 'embed_backward', shader: 'embedding', entry: 'embed_backward', overrides: { WG }, grid: (p) => fold(Math.ceil((p.V! * p.D!) / WG)) };
 
@@ -161,7 +168,7 @@ export class Embedding extends Module {
       this.out?.buffer.destroy();
       this.out = this.rt.zeros(shape, 'Embedding.out');
     }
-    this.rt.dispatch(K_EMB_F, { out: this.out, w: this.params.tensors.weight!, idx }, { N, V: this.numEmbeddings, D });
+    embedLookup(this.rt, this.out, this.params.tensors.weight!, idx);
     this.idx = idx;
     return this.out.reshape(shape);
   }

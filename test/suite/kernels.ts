@@ -4,7 +4,7 @@
  * (test/browser.test.ts). Each case throws on a mismatch.
  */
 import type { Runtime, Tensor } from '../../src/index.js';
-import { axpy, colSum, copy, fill, gemm, relu, reluBackward, scale, sumSquares, swapAxes } from '../../src/index.js';
+import { axpy, colSum, copy, fill, gemm, relu, reluBackward, scale, sumSquares, swapAxes, tanhAct, tanhBackward } from '../../src/index.js';
 import { axpyRef, colSumRef, fillRef, gemmRef, scaleRef, shiftRowsRef, sumSquaresRef } from '../reference/linalg.js';
 import { U32, expectClose, rng, uniform } from './check.js';
 
@@ -256,7 +256,7 @@ const swapCase: Case = {
 
 /** relu and its gradient: exact in f32. */
 const reluCase: Case = {
-  name: 'relu and reluBackward n=1000',
+  name: 'relu, tanh and their gradients n=1000',
   async run(rt, seed) {
     const r = rng(seed);
     const xd = uniform(r, 1000);
@@ -268,6 +268,14 @@ const reluCase: Case = {
     expectClose('relu', await y.read(), Float64Array.from(xd, (v) => Math.max(v, 0)), { atol: 0, rtol: 0 }, seed);
     reluBackward(rt, y, x, dy);
     expectClose('reluBackward', await y.read(), Float64Array.from(xd, (v, i) => (v > 0 ? dyd[i]! : 0)), { atol: 0, rtol: 0 }, seed);
+    // tanh: the GPU's f32 tanh is within a few u of the true value (|tanh| < 1): atol 8u.
+    tanhAct(rt, y, x);
+    const th = await y.read();
+    expectClose('tanhAct', th, Float64Array.from(xd, Math.tanh), { atol: 8 * U32, rtol: 0 }, seed);
+    const out = rt.tensor(nan(1000), [1000], 'dx');
+    tanhBackward(rt, out, y, dy);
+    expectClose('tanhBackward', await out.read(), Float64Array.from(th, (t, i) => dyd[i]! * (1 - t * t)), { atol: 4 * U32, rtol: 4 * U32 }, seed);
+    out.buffer.destroy();
     for (const t of [x, dy, y]) t.buffer.destroy();
   },
 };
