@@ -9,9 +9,9 @@
  *    dilations [1, 2, 4, 8] x 2 stacks, kernel 2, 256 logits; softmax
  *    cross-entropy at every (b, t) against random integer targets, mean over
  *    B*T; gradients of every parameter, no optimizer update.
- *    Ours: `zeroGrad`, `forward`, the loss gradient
- *    dy = (softmax(y) - onehot(target)) / (B*T) (and the per-position loss)
- *    by a small WGSL kernel registered here (`registerShader`), `backward`,
+ *    Ours: `zeroGrad`, `forward`,
+ *    the loss and dy = (softmax(y) - onehot(target)) / (B*T) by the library's
+ *    CrossEntropyLoss({ classDim: 1 }), `backward`,
  *    all in one `rt.step`, then `await rt.sync()`.
  *    TF.js: the same model as TF.js users build it (tf.conv1d has no causal
  *    padding and no gradient for dilation): the dilated causal convolution as
@@ -39,7 +39,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { WaveNet, createRuntime, muLawDecode, receptiveField, registerShader, type KernelDesc, type Runtime, type Tensor } from '../src/index.js';
+import { CrossEntropyLoss, WaveNet, createRuntime, muLawDecode, receptiveField, type Runtime, type Tensor } from '../src/index.js';
 import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish, tfWaveNetLoss, timeSteps, wavenetToTfLayout } from './common.js';
 
 const B = 16;
@@ -100,63 +100,6 @@ export interface Row {
   detail: Record<string, unknown>;
 }
 
-
-// ------------------------------------------------------------ loss kernel
-
-/**
- * Softmax cross-entropy over C classes of y [B, C, T] (our output layout)
- * against integer targets (stored as f32) [B*T]: dy = (softmax - onehot) * invN,
- * and the per-position loss (log-sum-exp - y[target]) for the check.
- * One invocation per (b, t); neighbouring invocations read neighbouring t.
- */
-const LOSS_WGSL = /* wgsl */ `
-struct LossDims {
-  B: u32, T: u32, C: u32, invN: f32,
-  offDy: u32, offLossv: u32, offY: u32, offTgt: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> lossv: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read> tgt: array<f32>;
-@group(0) @binding(4) var<uniform> dims: LossDims;
-
-override WG: u32 = 64;
-
-@compute @workgroup_size(WG)
-fn softmax_xent(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x;
-  let T = dims.T;
-  if (r >= dims.B * T) { return; }
-  let base = (r / T) * dims.C * T + (r % T);
-  var m = -3.0e38;
-  for (var c = 0u; c < dims.C; c++) { m = max(m, y[dims.offY + base + c * T]); }
-  var s = 0.0;
-  for (var c = 0u; c < dims.C; c++) { s += exp(y[dims.offY + base + c * T] - m); }
-  let k = u32(tgt[dims.offTgt + r]);
-  let inv = 1.0 / s;
-  for (var c = 0u; c < dims.C; c++) {
-    let p = exp(y[dims.offY + base + c * T] - m) * inv;
-    dy[dims.offDy + base + c * T] = (p - select(0.0, 1.0, c == k)) * dims.invN;
-  }
-  lossv[dims.offLossv + r] = log(s) + m - y[dims.offY + base + k * T];
-}
-`;
-registerShader('bench_wavenet_loss', LOSS_WGSL);
-const K_LOSS: KernelDesc = {
-  name: 'bench_softmax_xent',
-  shader: 'bench_wavenet_loss',
-  entry: 'softmax_xent',
-  overrides: { WG: 64 },
-  grid: (p) => [Math.ceil((p.B! * p.T!) / 64)],
-  extents: (p) => ({ dy: p.B! * p.C! * p.T!, y: p.B! * p.C! * p.T!, tgt: p.B! * p.T!, lossv: p.B! * p.T! }),
-};
-
-// ------------------------------------------------- our weights -> TF.js
-
-
-
-
-
 // ------------------------------------------------------------- training
 
 async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise<Row> {
@@ -174,15 +117,16 @@ async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise
   // ------------------------------------------------------------------ ours
   const x = rt.tensor(xData, [B, 1, T], 'x');
   const tgt = rt.tensor(tgtData, [N], 'targets');
-  const dy = rt.zeros([B, OUT, T], 'dy');
-  const lossv = rt.zeros([N], 'lossPerPosition');
+  const ce = new CrossEntropyLoss(rt, { classDim: 1 });
+  let loss: Tensor | null = null;
   let counts = { dispatches: 0, submits: 0 };
   const oursStep = () => {
     counts = rt.step(() => {
       net.zeroGrad();
       const { output } = net.forward(x);
-      rt.dispatch(K_LOSS, { dy, lossv, y: output, tgt }, { B, T, C: OUT, invN: 1 / N });
-      net.backward(dy);
+      const l = ce.forward(output, tgt); // the library's fused softmax cross-entropy, [B, C, T] layout
+      loss = l.loss;
+      net.backward(l.grad);
     });
   };
 
@@ -209,7 +153,7 @@ async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise
   // ------------------------------------------- correctness: one step each
   oursStep();
   await rt.sync();
-  const lossOurs = (await lossv.read()).reduce((a, b) => a + b, 0) / N;
+  const lossOurs = (await loss!.read())[0]!;
   const gOurs = wavenetToTfLayout(await net.grads(), L, { CH, OUT, KS });
   const tfOut = tfStep();
   const lossTf = (await tfOut[0]!.data())[0]!;
@@ -241,7 +185,8 @@ async function benchTrain(rt: Runtime, checks: Record<string, unknown>): Promise
 
   // --------------------------------------------------------------- cleanup
   net.destroy();
-  for (const t of [x, tgt, dy, lossv] as Tensor[]) t.buffer.destroy();
+  for (const t of [x, tgt] as Tensor[]) t.buffer.destroy();
+  ce.destroy();
   tf.dispose([...varList, xTf, labels]);
 
   return {
