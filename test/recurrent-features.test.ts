@@ -284,3 +284,70 @@ describe('bad input is refused before dispatch, naming what and where', () => {
     b.destroy();
   });
 });
+
+describe('gateActivations', () => {
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  /** Float64 gate activations of one layer, one direction, from its parameters, input and (reference) outputs. */
+  function refGates(cell: Cell, p: Record<string, Float64Array>, x: Float64Array, out: Float64Array, T: number, B: number, I: number, H: number): Float64Array {
+    const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+    const res = new Float64Array(T * B * G * H);
+    const [wih, whh, bih, bhh] = [p.weight_ih_l0!, p.weight_hh_l0!, p.bias_ih_l0!, p.bias_hh_l0!];
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const gi = new Float64Array(G * H);
+        const gh = new Float64Array(G * H);
+        for (let k = 0; k < G * H; k++) {
+          gi[k] = bih[k]!;
+          gh[k] = bhh[k]!;
+          for (let i = 0; i < I; i++) gi[k] += wih[k * I + i]! * x[(t * B + b) * I + i]!;
+          if (t > 0) for (let j = 0; j < H; j++) gh[k] += whh[k * H + j]! * out[((t - 1) * B + b) * H + j]!;
+        }
+        const at = (g: number, j: number) => ((t * B + b) * G + g) * H + j;
+        for (let j = 0; j < H; j++) {
+          if (cell === 'lstm') {
+            for (let g = 0; g < 4; g++) {
+              const v = gi[g * H + j]! + gh[g * H + j]!;
+              res[at(g, j)] = g === 2 ? Math.tanh(v) : sig(v);
+            }
+          } else if (cell === 'gru') {
+            const r = sig(gi[j]! + gh[j]!);
+            res[at(0, j)] = r;
+            res[at(1, j)] = sig(gi[H + j]! + gh[H + j]!);
+            res[at(2, j)] = Math.tanh(gi[2 * H + j]! + r * gh[2 * H + j]!);
+          } else {
+            res[at(0, j)] = Math.tanh(gi[j]! + gh[j]!);
+          }
+        }
+      }
+    }
+    return res;
+  }
+
+  for (const cell of ['lstm', 'gru', 'rnn_tanh'] as const) {
+    for (const kernel of ['step', 'sequence'] as const) {
+      it(`${cell} (${kernel}): the gates after their nonlinearity, in PyTorch's order`, async () => {
+        const seed = seedNow();
+        const { r, cfg, params, dict } = setup(cell, {}, seed);
+        const [T, B, I, H] = [5, 2, 3, 5];
+        const x = rand(r, T * B * I);
+        const ref = forwardRef(cfg, params, { x, T, B });
+        const layer = build(cell, { inputSize: I, hiddenSize: H, seed, kernel });
+        layer.loadStateDict(dict);
+        layer.forward(rt.tensor(f32(x), [T, B, I]));
+        const g = await layer.gateActivations();
+        expect(g.names).toEqual(cell === 'lstm' ? ['input', 'forget', 'cell', 'output'] : cell === 'gru' ? ['reset', 'update', 'new'] : ['hidden']);
+        expect([g.T, g.B, g.H]).toEqual([T, B, H]);
+        // Same tolerance as the forward outputs: f32 products over I + H terms, then a sigmoid/tanh (slope <= 1).
+        expectClose(`${cell} gates`, g.values, refGates(cell, params, x, ref.output, T, B, I, H), FWD, seed);
+        await expect(layer.gateActivations(1)).rejects.toThrow(/layer must be an integer in \[0, 0\], got 1/);
+        layer.destroy();
+      });
+    }
+  }
+
+  it('refuses before any forward', async () => {
+    const layer = new LSTM(rt, { inputSize: 2, hiddenSize: 3, seed: 1 });
+    await expect(layer.gateActivations()).rejects.toThrow(/LSTM.gateActivations: call forward first/);
+    layer.destroy();
+  });
+});

@@ -725,6 +725,25 @@ export abstract class Recurrent {
     return p.dhNorm!.read();
   }
 
+  /**
+   * The gate activations of the last forward, for looking inside the cell
+   * (a heat map over a sample): `values[((t * B + b) * G + g) * H + j]`, gate
+   * `g` named by `names` in PyTorch's order: LSTM input, forget, cell
+   * (candidate g), output; GRU reset, update, new (candidate n); the vanilla
+   * RNN's one "gate" is h_t itself. After the nonlinearity (sigmoid or
+   * tanh). Steps past a row's length (`lengths`) hold no meaningful values.
+   */
+  async gateActivations(layer = 0, direction = 0): Promise<{ names: string[]; T: number; B: number; H: number; values: Float32Array }> {
+    const name = `${this.constructor.name}.gateActivations`;
+    const p = this.last;
+    if (!p) throw new Error(`${name}: call forward first`);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.numLayers) throw new Error(`${name}: layer must be an integer in [0, ${this.numLayers - 1}], got ${layer}`);
+    if (!Number.isInteger(direction) || direction < 0 || direction >= this.D) throw new Error(`${name}: direction must be an integer in [0, ${this.D - 1}], got ${direction}`);
+    const names = this.cell === 'lstm' ? ['input', 'forget', 'cell', 'output'] : this.cell === 'gru' ? ['reset', 'update', 'new'] : ['hidden'];
+    const values = await p.act[layer]!.tensors[`gates${direction}`]!.read();
+    return { names, T: p.T, B: p.B, H: this.hiddenSize, values };
+  }
+
   /** Frees the layer's buffers (after submitting work already recorded that uses them). */
   destroy(): void {
     this.rt.submit();

@@ -6,7 +6,7 @@ export declare const CHROME_FLAGS: string[];
 
 export declare function startServer(opts?: { entries?: string[] }): Promise<{ url: string; close: () => Promise<void> }>;
 
-export declare function launchBrowser(extraArgs?: string[]): Promise<{ browser: Browser; close: () => Promise<void> }>;
+export declare function launchBrowser(extraArgs?: string[], baseFlags?: string[]): Promise<{ browser: Browser; close: () => Promise<void> }>;
 
 export interface PageRun {
   /** What `window.__results` held when `window.__done` became true (whatever it held, on failure). */

@@ -59,15 +59,16 @@ export async function startServer(opts = {}) {
  * Launches headless Chromium with WebGPU on (SwiftShader when there is no GPU),
  * with a fresh profile in a temp folder that `close()` removes.
  * @param {string[]} [extraArgs]
+ * @param {string[]} [baseFlags] the flags before extraArgs (default CHROME_FLAGS: WebGPU on)
  * @returns {Promise<{ browser: import('puppeteer-core').Browser, close: () => Promise<void> }>}
  */
-export async function launchBrowser(extraArgs = []) {
+export async function launchBrowser(extraArgs = [], baseFlags = CHROME_FLAGS) {
   const userDataDir = await mkdtemp(join(tmpdir(), 'webgpu-rnn-chromium-'));
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
     headless: true,
     userDataDir,
-    args: [...CHROME_FLAGS, ...extraArgs],
+    args: [...baseFlags, ...extraArgs],
     protocolTimeout: 15 * 60_000,
   });
   return {

@@ -1,0 +1,437 @@
+/**
+ * The frame every demo page shares: header and explanation, the adapter in
+ * use, start / pause / reset, hyperparameter controls, a live loss plot,
+ * steps/s and ms/step, a clear message when WebGPU is missing, errors shown
+ * on the page (and on the console, where the tests see them).
+ *
+ * A page describes itself with a `DemoSpec`: its controls, `setup` (once,
+ * to build its own panels) and `build` (on start after a reset: the model
+ * for the current hyperparameters), which returns a `DemoSession` that trains
+ * `n` steps at a time. Between chunks the loop yields to the page, so the UI
+ * never waits for more than one chunk (sized to ~200 ms).
+ *
+ * For tests (and links): any control can be set from the query string
+ * (`?hidden=32&lr=0.01`), and `?test=N` starts training at once, stops after N
+ * steps, refreshes the outputs and sets `window.__done`. What the page did is
+ * in `window.__demo` (status, losses, outputs, ms/step) and in data-
+ * attributes on <body> (data-status, data-step, data-first-loss, data-last-loss).
+ */
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { LinePlot, type SeriesSpec } from './plot.js';
+import './style.css';
+
+export type ControlValue = number | string | boolean;
+
+export interface Control {
+  key: string;
+  label: string;
+  kind: 'number' | 'select' | 'range' | 'checkbox' | 'textarea';
+  value: ControlValue;
+  options?: (number | string)[];
+  min?: number;
+  max?: number;
+  step?: number | 'any';
+  /** Takes effect while training (learning rate, clipping); otherwise at the next reset. */
+  live?: boolean;
+  /** Shown after the label (a range's value, units). */
+  format?: (v: ControlValue) => string;
+  title?: string;
+}
+
+export type Values = Record<string, ControlValue>;
+
+export const hiddenControl = (value: number, options = [16, 32, 64, 128, 256]): Control => ({
+  key: 'hidden',
+  label: 'hidden size',
+  kind: 'select',
+  value,
+  options,
+});
+export const lrControl = (value: number): Control => ({ key: 'lr', label: 'learning rate', kind: 'number', value, min: 1e-5, max: 10, step: 'any', live: true });
+export const clipControl = (value: number): Control => ({
+  key: 'clip',
+  label: 'clip (global norm, 0 = off)',
+  kind: 'number',
+  value,
+  min: 0,
+  max: 1e6,
+  step: 'any',
+  live: true,
+});
+
+/** One training step's losses, one per loss series (read from the GPU). */
+export interface LossPoint {
+  step: number;
+  loss: number[];
+}
+
+export interface DemoSession {
+  /** Trains `n` steps, starting at step `from`; returns the losses it read (at least the last step's). */
+  train(from: number, n: number): Promise<LossPoint[]>;
+  /** Refreshes the page's outputs (generated text, forecasts...) after `step` steps. */
+  view?(step: number): Promise<void>;
+  /** A live control changed. */
+  update?(values: Values): void;
+  destroy(): void;
+}
+
+export interface DemoSpec {
+  id: string;
+  title: string;
+  /** HTML: what the page shows and how to read it. */
+  intro: string;
+  controls: Control[];
+  /** Loss series (default: one, 'training loss'); `train` returns one value per series. */
+  lossSeries?: SeriesSpec[];
+  logLoss?: boolean;
+  /** Minimum milliseconds between two `view` calls while training (default 1500). */
+  viewEveryMs?: number;
+  /** Builds the page's own panels, once. */
+  setup(page: DemoPage): void | Promise<void>;
+  /** The model for the current values (after a reset). */
+  build(page: DemoPage): Promise<DemoSession>;
+}
+
+type Status = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error' | 'no-webgpu';
+
+/** What tests and curious users can read: `window.__demo`. */
+export interface DemoState {
+  id: string;
+  status: Status;
+  step: number;
+  losses: LossPoint[];
+  msPerStep: number | null;
+  stepsPerSecond: number | null;
+  adapter: string;
+  /** Page-specific outputs (generated text, forecast, decoded string...). */
+  output: Record<string, unknown>;
+  errors: string[];
+}
+
+declare global {
+  interface Window {
+    __demo?: DemoState;
+    __done?: boolean;
+    __results?: DemoState;
+  }
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export class DemoPage {
+  rt!: Runtime;
+  readonly values: Values = {};
+  readonly state: DemoState;
+  readonly main: HTMLElement;
+  /** Set while the page trains in test mode (`?test=N`): pages may pick smaller sizes. */
+  readonly testSteps: number | null;
+  private readonly statusEl: HTMLElement;
+  private readonly statsEl: HTMLElement;
+  private readonly errorEl: HTMLElement;
+  private readonly buttons: Record<'start' | 'pause' | 'reset', HTMLButtonElement>;
+  private readonly controlsEl: HTMLElement;
+  private lossPlot!: LinePlot;
+  private session: DemoSession | null = null;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private dirty = false;
+
+  constructor(readonly spec: DemoSpec) {
+    const q = new URLSearchParams(location.search);
+    const t = q.get('test');
+    this.testSteps = t !== null && Number(t) > 0 ? Math.floor(Number(t)) : null;
+    for (const c of spec.controls) this.values[c.key] = fromQuery(c, q.get(c.key));
+    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [] };
+    window.__demo = this.state;
+
+    document.title = `${spec.title} · webgpu-rnn`;
+    const header = el('header');
+    header.append(el('a', { href: '../', class: 'home' }, 'webgpu-rnn demos'), el('h1', {}, spec.title));
+    const intro = el('div', { class: 'intro' });
+    intro.innerHTML = spec.intro;
+    this.statusEl = el('div', { class: 'adapter' }, 'Looking for a WebGPU adapter...');
+    this.errorEl = el('div', { class: 'error', hidden: '' });
+    const bar = el('div', { class: 'bar' });
+    this.buttons = {
+      start: el('button', { id: 'start', disabled: '' }, 'Start'),
+      pause: el('button', { id: 'pause', disabled: '' }, 'Pause'),
+      reset: el('button', { id: 'reset', disabled: '' }, 'Reset'),
+    };
+    this.buttons.start.onclick = () => this.start();
+    this.buttons.pause.onclick = () => void this.pause();
+    this.buttons.reset.onclick = () => void this.reset();
+    this.statsEl = el('div', { class: 'stats' });
+    bar.append(this.buttons.start, this.buttons.pause, this.buttons.reset, this.statsEl);
+    this.controlsEl = el('form', { class: 'controls' });
+    this.controlsEl.onsubmit = (e) => e.preventDefault();
+    this.main = el('main');
+    const lossBox = el('section', { class: 'panel wide' });
+    document.body.append(header, intro, this.statusEl, this.errorEl, bar, this.controlsEl, lossBox, this.main);
+    this.renderControls();
+    this.lossPlot = new LinePlot(lossBox, {
+      title: 'Training loss',
+      xLabel: 'step',
+      yLabel: 'loss',
+      series: spec.lossSeries ?? [{ label: 'training loss', color: '#1f6feb' }],
+      logY: spec.logLoss,
+    });
+    this.renderStats();
+  }
+
+  /** A titled panel in the page's main area (`wide`: the whole row). */
+  panel(title: string, o: { wide?: boolean; help?: string } = {}): HTMLElement {
+    const box = el('section', { class: o.wide ? 'panel wide' : 'panel' });
+    box.append(el('h2', {}, title));
+    if (o.help) {
+      const p = el('p', { class: 'help' });
+      p.innerHTML = o.help;
+      box.append(p);
+    }
+    this.main.append(box);
+    return box;
+  }
+
+  /** Records a page output for tests and shows nothing by itself. */
+  setOutput(key: string, value: unknown): void {
+    this.state.output[key] = value;
+  }
+
+  async init(): Promise<void> {
+    try {
+      if (!('gpu' in navigator) || !navigator.gpu) throw new NoWebGPU('navigator.gpu is missing');
+      try {
+        this.rt = await createRuntime({ quiet: true });
+      } catch (e) {
+        throw new NoWebGPU(e instanceof Error ? e.message : String(e));
+      }
+      const i = this.rt.adapterInfo;
+      this.state.adapter = [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unnamed adapter';
+      this.statusEl.textContent = `Adapter: ${this.state.adapter}`;
+      if (this.rt.isCpu) {
+        this.statusEl.append(el('span', { class: 'cpu' }, ' (a CPU implementation of WebGPU: expect CPU speeds; on a GPU the same page runs far faster)'));
+      }
+      this.rt.device.addEventListener('uncapturederror', (ev) => this.fail(new Error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`)));
+      void this.rt.device.lost.then((info) => {
+        if (info.reason !== 'destroyed') this.fail(new Error(`WebGPU device lost: ${info.message}`));
+      });
+      await this.spec.setup(this);
+      this.setStatus('ready');
+      if (this.testSteps !== null) this.start();
+    } catch (e) {
+      if (e instanceof NoWebGPU) this.noWebGPU(e.message);
+      else this.fail(e);
+    }
+  }
+
+  start(): void {
+    if (this.running || this.state.status === 'error' || this.state.status === 'no-webgpu') return;
+    this.running = true;
+    this.setStatus('training');
+    this.loop = this.trainLoop().catch((e: unknown) => this.fail(e));
+  }
+
+  async pause(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    this.loop = null;
+    if (this.state.status === 'training') this.setStatus('paused');
+  }
+
+  async reset(): Promise<void> {
+    await this.pause();
+    this.session?.destroy();
+    this.session = null;
+    this.state.step = 0;
+    this.state.losses = [];
+    this.state.msPerStep = this.state.stepsPerSecond = null;
+    this.lossPlot.clear();
+    this.dirty = false;
+    this.renderControls();
+    this.renderStats();
+    if (this.state.status !== 'error') this.setStatus('ready');
+  }
+
+  private async trainLoop(): Promise<void> {
+    if (!this.session) {
+      this.session = await this.spec.build(this);
+      this.session.update?.(this.values);
+    }
+    const s = this.session;
+    let n = 1;
+    let lastView = performance.now();
+    const viewEvery = this.spec.viewEveryMs ?? 1500;
+    const t0 = performance.now();
+    const step0 = this.state.step;
+    while (this.running) {
+      if (this.testSteps !== null) n = Math.min(n, this.testSteps - this.state.step);
+      const t = performance.now();
+      const pts = await s.train(this.state.step, n);
+      const dt = performance.now() - t;
+      await this.rt.checkErrors();
+      this.state.step += n;
+      this.state.msPerStep = dt / n;
+      this.state.stepsPerSecond = (this.state.step - step0) / ((performance.now() - t0) / 1000);
+      for (const p of pts) {
+        if (!p.loss.every(Number.isFinite) && !this.spec.lossSeries) throw new Error(`training diverged: the loss at step ${p.step} is ${p.loss[0]}`);
+        this.state.losses.push(p);
+        this.lossPlot.push(p.step, p.loss);
+      }
+      this.renderStats();
+      // Chunks of ~200 ms: few yields on a fast GPU, a responsive page on a slow one.
+      n = Math.max(1, Math.min(50, Math.round(200 / Math.max(dt / n, 0.1))));
+      const done = this.testSteps !== null && this.state.step >= this.testSteps;
+      if (s.view && (done || performance.now() - lastView > viewEvery)) {
+        await s.view(this.state.step);
+        await this.rt.checkErrors();
+        lastView = performance.now();
+      }
+      if (done) {
+        this.running = false;
+        this.setStatus('done');
+        window.__results = JSON.parse(JSON.stringify(this.state)) as DemoState;
+        window.__done = true;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    if (s.view) await s.view(this.state.step);
+  }
+
+  private renderControls(): void {
+    this.controlsEl.textContent = '';
+    for (const c of this.spec.controls) {
+      const label = el('label', { title: c.title ?? '' });
+      const name = el('span', {}, c.label);
+      const shown = el('span', { class: 'value' }, c.format ? c.format(this.values[c.key]!) : '');
+      let input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+      if (c.kind === 'select') {
+        const sel = el('select', { name: c.key });
+        for (const o of c.options ?? []) sel.append(el('option', { value: String(o) }, String(o)));
+        sel.value = String(this.values[c.key]);
+        input = sel;
+      } else if (c.kind === 'textarea') {
+        input = el('textarea', { name: c.key, rows: '4' });
+        input.value = String(this.values[c.key]);
+        label.classList.add('wide');
+      } else {
+        const inp = el('input', { name: c.key, type: c.kind });
+        if (c.min !== undefined) inp.min = String(c.min);
+        if (c.max !== undefined) inp.max = String(c.max);
+        if (c.step !== undefined) inp.step = String(c.step);
+        if (c.kind === 'checkbox') inp.checked = Boolean(this.values[c.key]);
+        else inp.value = String(this.values[c.key]);
+        input = inp;
+      }
+      input.addEventListener(c.kind === 'range' ? 'input' : 'change', () => {
+        const v = readInput(c, input);
+        if (v === null) {
+          input.classList.add('invalid');
+          return;
+        }
+        input.classList.remove('invalid');
+        this.values[c.key] = v;
+        if (c.format) shown.textContent = c.format(v);
+        if (c.live || !this.session) this.session?.update?.(this.values);
+        else if (!this.dirty) {
+          this.dirty = true;
+          this.renderStats();
+        }
+      });
+      label.append(name, input, shown);
+      this.controlsEl.append(label);
+    }
+  }
+
+  private renderStats(): void {
+    const s = this.state;
+    const last = s.losses[s.losses.length - 1];
+    const parts = [
+      `step ${s.step}`,
+      `loss ${last ? last.loss.map((v) => fmt(v)).join(' / ') : '-'}`,
+      `${s.stepsPerSecond ? s.stepsPerSecond.toFixed(2) : '-'} steps/s`,
+      `${s.msPerStep ? s.msPerStep.toFixed(1) : '-'} ms/step`,
+    ];
+    this.statsEl.textContent = parts.join(' · ');
+    if (this.dirty) this.statsEl.append(el('span', { class: 'hint' }, ' · changed settings apply at reset'));
+    document.body.dataset.step = String(s.step);
+    if (s.losses.length) {
+      document.body.dataset.firstLoss = String(s.losses[0]!.loss[0]);
+      document.body.dataset.lastLoss = String(last!.loss[0]);
+    }
+  }
+
+  private setStatus(st: Status): void {
+    this.state.status = st;
+    document.body.dataset.status = st;
+    const ready = st !== 'loading' && st !== 'error' && st !== 'no-webgpu';
+    this.buttons.start.disabled = !ready || st === 'training';
+    this.buttons.pause.disabled = st !== 'training';
+    this.buttons.reset.disabled = !ready;
+  }
+
+  private noWebGPU(why: string): void {
+    this.setStatus('no-webgpu');
+    this.statusEl.textContent = '';
+    const box = el('div', { class: 'nowebgpu', id: 'no-webgpu' });
+    box.innerHTML =
+      '<strong>This demo needs WebGPU, and this browser does not offer it.</strong> ' +
+      'Use a recent Chrome or Edge (113+), Safari 26+, or Firefox 141+ on Windows; on Linux, Chrome with ' +
+      '<code>--enable-unsafe-webgpu</code> or <code>chrome://flags/#enable-unsafe-webgpu</code>. ';
+    box.append(el('span', { class: 'why' }, `(${why})`));
+    this.statusEl.append(box);
+    window.__results = JSON.parse(JSON.stringify(this.state)) as DemoState;
+    window.__done = true;
+  }
+
+  private fail(e: unknown): void {
+    this.running = false;
+    const msg = e instanceof Error ? e.message : String(e);
+    this.state.errors.push(msg);
+    this.errorEl.hidden = false;
+    this.errorEl.textContent = `Error: ${msg}`;
+    this.setStatus('error');
+    console.error(e);
+    window.__results = JSON.parse(JSON.stringify(this.state)) as DemoState;
+    window.__done = true;
+  }
+}
+
+class NoWebGPU extends Error {}
+
+function fromQuery(c: Control, q: string | null): ControlValue {
+  if (q === null) return c.value;
+  if (c.kind === 'checkbox') return q === '1' || q === 'true';
+  if (typeof c.value === 'number') {
+    const v = Number(q);
+    return Number.isFinite(v) ? v : c.value;
+  }
+  return q;
+}
+
+function readInput(c: Control, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement): ControlValue | null {
+  if (c.kind === 'checkbox') return (input as HTMLInputElement).checked;
+  if (typeof c.value === 'number') {
+    const v = Number(input.value);
+    if (!Number.isFinite(v) || (c.min !== undefined && v < c.min) || (c.max !== undefined && v > c.max)) return null;
+    return v;
+  }
+  return input.value;
+}
+
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toPrecision(4);
+}
+
+/** Builds the page and starts it: `runDemo(spec)` is the whole of a page's entry point after its spec. */
+export function runDemo(spec: DemoSpec): DemoPage {
+  const page = new DemoPage(spec);
+  void page.init();
+  return page;
+}
