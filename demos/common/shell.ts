@@ -265,8 +265,7 @@ export class DemoPage {
     let n = 1;
     let lastView = performance.now();
     const viewEvery = this.spec.viewEveryMs ?? 1500;
-    const t0 = performance.now();
-    const step0 = this.state.step;
+    const recent: [number, number][] = [[performance.now(), this.state.step]];
     while (this.running) {
       if (this.testSteps !== null) n = Math.min(n, this.testSteps - this.state.step);
       const t = performance.now();
@@ -275,7 +274,12 @@ export class DemoPage {
       await this.rt.checkErrors();
       this.state.step += n;
       this.state.msPerStep = dt / n;
-      this.state.stepsPerSecond = (this.state.step - step0) / ((performance.now() - t0) / 1000);
+      // Steps per second over the last ~5 s (the first steps compile the shaders: they would weigh for ever).
+      const now = performance.now();
+      recent.push([now, this.state.step]);
+      while (recent.length > 2 && now - recent[1]![0] > 5000) recent.shift();
+      const [tA, sA] = recent[0]!;
+      this.state.stepsPerSecond = now > tA ? (this.state.step - sA) / ((now - tA) / 1000) : null;
       for (const p of pts) {
         if (!p.loss.every(Number.isFinite) && !this.spec.lossSeries) throw new Error(`training diverged: the loss at step ${p.step} is ${p.loss[0]}`);
         this.state.losses.push(p);
