@@ -1,5 +1,4 @@
-import { WgslReflect } from 'wgsl_reflect';
-import type { VariableInfo } from 'wgsl_reflect';
+import { reflectShaderSource, type PlainReflection, type PlainVar } from './reflect.js';
 import { shaderSource } from './shaders.js';
 
 /** Uniform parameters of a dispatch, by the WGSL struct's field names. */
@@ -60,7 +59,7 @@ export interface UniformBinding {
 }
 
 interface Reflected {
-  reflect: WgslReflect;
+  reflect: PlainReflection;
   module: GPUShaderModule;
 }
 
@@ -127,7 +126,7 @@ function reflectShader(device: GPUDevice, shader: string): Reflected {
   let r = perDevice.get(shader);
   if (!r) {
     const code = shaderSource(shader);
-    r = { reflect: new WgslReflect(code), module: device.createShaderModule({ code, label: shader }) };
+    r = { reflect: reflectShaderSource(shader, code), module: device.createShaderModule({ code, label: shader }) };
     perDevice.set(shader, r);
   }
   return r;
@@ -137,21 +136,21 @@ export function shaderModule(device: GPUDevice, shader: string): GPUShaderModule
   return reflectShader(device, shader).module;
 }
 
-function accessOf(v: VariableInfo): Access {
+function accessOf(v: PlainVar): Access {
   return v.access === 'read_write' || v.access === 'write' ? 'read_write' : 'read';
 }
 
-function uniformOf(v: VariableInfo): UniformBinding {
+function uniformOf(v: PlainVar): UniformBinding {
   const members = v.members;
   if (!members) throw new Error(`uniform '${v.name}' must be a struct`);
   const fields: UniformField[] = members.map((m) => {
-    const t = m.type.name;
+    const t = m.type;
     if (t !== 'u32' && t !== 'i32' && t !== 'f32') {
       throw new Error(`uniform '${v.name}.${m.name}': type ${t} not supported (u32, i32, f32 only)`);
     }
     return { name: m.name, offset: m.offset, type: t };
   });
-  return { name: v.name, struct: v.type.name, binding: v.binding, size: v.size, fields };
+  return { name: v.name, struct: v.typeName, binding: v.binding, size: v.size, fields };
 }
 
 /**
@@ -168,10 +167,10 @@ export function compileKernel(
   if (hit) return hit;
 
   const { reflect, module } = reflectShader(device, desc.shader);
-  const fn = reflect.entry.compute.find((f) => f.name === desc.entry);
+  const fn = reflect.entries.find((f) => f.name === desc.entry);
   if (!fn) {
     throw new Error(
-      `kernel ${desc.name}: no @compute entry point '${desc.entry}' in shaders/${desc.shader}.wgsl (has ${reflect.entry.compute.map((f) => f.name).join(', ')})`,
+      `kernel ${desc.name}: no @compute entry point '${desc.entry}' in shaders/${desc.shader}.wgsl (has ${reflect.entries.map((f) => f.name).join(', ')})`,
     );
   }
   const vars = (desc.layout === 'module' ? [...reflect.storage, ...reflect.uniforms] : fn.resources).filter(
@@ -219,9 +218,9 @@ export function compileKernel(
   }
   const constants: Record<string, number> = {};
   for (const [k, v] of Object.entries(desc.overrides ?? {})) {
-    if (!reflect.overrides.some((o) => o.name === k)) {
+    if (!reflect.overrides.includes(k)) {
       throw new Error(
-        `kernel ${desc.name}: shaders/${desc.shader}.wgsl has no override '${k}' (has ${reflect.overrides.map((o) => o.name).join(', ') || 'none'})`,
+        `kernel ${desc.name}: shaders/${desc.shader}.wgsl has no override '${k}' (has ${reflect.overrides.join(', ') || 'none'})`,
       );
     }
     constants[k] = typeof v === 'boolean' ? Number(v) : v;

@@ -97,7 +97,7 @@ for (const c of checks) {
         await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
         await page.screenshot({ path: join(SHOTS, `${c.id}.png`), fullPage: true });
         console.log(
-          `demo ${c.id}: ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, losses ${state.losses[0]?.loss.map((v) => v.toFixed(4))} -> ${state.losses.at(-1)?.loss.map((v) => v.toFixed(4))} (${state.adapter})`,
+          `demo ${c.id}: ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, losses ${state.losses[0]?.loss.map((v) => v.toFixed(4))} -> ${state.losses.at(-1)?.loss.map((v) => v.toFixed(4))} (${state.adapter}); longest main-thread task ${state.longestTaskMs.toFixed(0)} ms`,
         );
         expect(state.errors, 'errors shown on the page').toEqual([]);
         expect(state.status).toBe('done');

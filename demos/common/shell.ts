@@ -106,6 +106,8 @@ export interface DemoState {
   /** Page-specific outputs (generated text, forecast, decoded string...). */
   output: Record<string, unknown>;
   errors: string[];
+  /** The longest main-thread task seen since the page loaded (ms; Long Tasks API, where the browser has it). */
+  longestTaskMs: number;
 }
 
 declare global {
@@ -146,8 +148,16 @@ export class DemoPage {
     const t = q.get('test');
     this.testSteps = t !== null && Number(t) > 0 ? Math.floor(Number(t)) : null;
     for (const c of spec.controls) this.values[c.key] = fromQuery(c, q.get(c.key));
-    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [] };
+    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0 };
     window.__demo = this.state;
+    // How long the page ever stopped responding (training must yield between chunks).
+    if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          this.state.longestTaskMs = Math.max(this.state.longestTaskMs, e.duration);
+        }
+      }).observe({ type: 'longtask', buffered: true });
+    }
 
     document.title = `${spec.title} · webgpu-rnn`;
     const header = el('header');
@@ -258,6 +268,8 @@ export class DemoPage {
 
   private async trainLoop(): Promise<void> {
     if (!this.session) {
+      this.statsEl.textContent = 'building the model; the first step also compiles its kernels and takes longest...';
+      await new Promise((r) => setTimeout(r, 0));
       this.session = await this.spec.build(this);
       this.session.update?.(this.values);
     }

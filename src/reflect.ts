@@ -1,0 +1,73 @@
+/**
+ * What the runtime needs to know about a WGSL module, as plain data: entry
+ * points with the resources each uses, storage and uniform variables (a
+ * uniform with its struct's field offsets), override names.
+ *
+ * wgsl_reflect parses whole function bodies to find which resources each
+ * entry point reaches; on the big shaders (the generated GEMM, the GRU) that
+ * takes 0.2-0.6 s of main-thread time, which froze the demo pages when a
+ * model was built. The shipped shaders' reflections are therefore kept in
+ * src/shaders.reflect.json (keyed by a hash of the source, checked against a
+ * live parse by test/reflect-cache.test.ts, which also rewrites it with
+ * WEBGPU_RNN_UPDATE_REFLECT=1); shaders whose source differs (edited, or
+ * added with registerShader) are parsed live.
+ */
+import { WgslReflect } from 'wgsl_reflect';
+import type { VariableInfo } from 'wgsl_reflect';
+import cache from './shaders.reflect.json';
+
+export interface PlainVar {
+  name: string;
+  group: number;
+  binding: number;
+  /** 0 uniform, 1 storage (wgsl_reflect's ResourceType). */
+  resourceType: number;
+  access: string;
+  typeName: string;
+  size: number;
+  members?: { name: string; offset: number; type: string }[];
+}
+
+export interface PlainReflection {
+  entries: { name: string; resources: PlainVar[] }[];
+  storage: PlainVar[];
+  uniforms: PlainVar[];
+  overrides: string[];
+}
+
+function plainVar(v: VariableInfo): PlainVar {
+  const p: PlainVar = { name: v.name, group: v.group, binding: v.binding, resourceType: v.resourceType, access: v.access, typeName: v.type.name, size: v.size };
+  if (v.members) p.members = v.members.map((m) => ({ name: m.name, offset: m.offset, type: m.type.name }));
+  return p;
+}
+
+/** A live parse with wgsl_reflect, as plain data. */
+export function reflectWgsl(code: string): PlainReflection {
+  const r = new WgslReflect(code);
+  const keep = (v: VariableInfo) => v.resourceType === 0 || v.resourceType === 1;
+  return {
+    entries: r.entry.compute.map((f) => ({ name: f.name, resources: f.resources.filter(keep).map(plainVar) })),
+    storage: r.storage.map(plainVar),
+    uniforms: r.uniforms.map(plainVar),
+    overrides: r.overrides.map((o) => o.name),
+  };
+}
+
+/** FNV-1a over UTF-16 code units, as 8 hex digits: enough to tell a changed source. */
+export function sourceHash(code: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < code.length; i++) {
+    h ^= code.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+export type ReflectCache = Record<string, { hash: string; reflection: PlainReflection }>;
+
+/** The cached reflection of a shipped shader when its source is unchanged, else a live parse. */
+export function reflectShaderSource(name: string, code: string): PlainReflection {
+  const hit = (cache as ReflectCache)[name];
+  if (hit && hit.hash === sourceHash(code)) return hit.reflection;
+  return reflectWgsl(code);
+}
