@@ -84,6 +84,9 @@ function cpuAdapter(adapter: GPUAdapter): boolean {
  * Opens a WebGPU device: `navigator.gpu` in a browser, Dawn (the `webgpu`
  * package) in Node. Asks for the adapter's larger compute limits.
  */
+/** Bind groups kept for reuse: far more than one training step uses, few enough that dead buffers' groups go. */
+const MAX_GROUPS = 4096;
+
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   let gpu = options.gpu ?? (typeof navigator !== 'undefined' ? (navigator as Navigator).gpu : undefined);
   if (!gpu && isNode()) gpu = await nodeGpu();
@@ -130,6 +133,7 @@ export class Runtime {
   readonly limits: GPUSupportedLimits;
   private readonly pipelines = new Map<string, Kernel>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  /** Bind groups by kernel, buffers, ranges and uniform chunk (at most MAX_GROUPS, oldest dropped first). */
   private readonly groups = new Map<string, GPUBindGroup>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
@@ -163,6 +167,11 @@ export class Runtime {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.errors.push(new GPUKernelError(`WebGPU error: ${e.message}`, [], e.constructor?.name ?? 'error'));
     });
+  }
+
+  /** Bind groups held for reuse (bounded: groups of destroyed buffers age out). */
+  get cachedBindGroups(): number {
+    return this.groups.size;
   }
 
   get counters(): Readonly<Counters> {
@@ -348,6 +357,8 @@ export class Runtime {
     if (!bindGroup) {
       bindGroup = this.scoped(name, () => this.device.createBindGroup({ layout: kernel.layout, entries, label: name }));
       this.groups.set(key, bindGroup);
+      // Groups of destroyed buffers are never asked for again: keep the newest MAX_GROUPS (insertion order).
+      if (this.groups.size > MAX_GROUPS) this.groups.delete(this.groups.keys().next().value!);
     }
     return { kernel, bindGroup, uniformOffset, grid };
   }

@@ -447,3 +447,17 @@ describe('schedules vs hand-computed values', () => {
     expect(lrs.map((x) => +x.toPrecision(12))).toEqual([1, 1, 0.1, 0.1]);
   });
 });
+
+describe('Optimizer.destroy', () => {
+  it('frees its state and hyper buffers: a step recorded afterwards fails at submit with a WebGPU error', async () => {
+    const params = rt.arena({ w: [8] });
+    const grads = rt.arena({ w: [8] });
+    const opt = new Adam(rt, params, grads, { lr: 1e-3 });
+    gpuStep(opt);
+    await rt.sync();
+    opt.destroy();
+    rt.step(() => opt.step());
+    await expect(rt.sync()).rejects.toThrow(/destroyed|invalid|Destroyed/i);
+    destroy(params, grads);
+  });
+});

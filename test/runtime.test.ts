@@ -220,3 +220,21 @@ describe('limits', () => {
     expect(rt.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(134217728);
   });
 });
+
+describe('bind-group cache', () => {
+  it('stays bounded when tensors come and go (a page that trains in chunks makes new ones every chunk)', async () => {
+    const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
+    const keep = rt.tensor(uniform(rng(seed), 4), [4]);
+    for (let i = 0; i < 4200; i++) {
+      const t = rt.zeros([4]);
+      rt.bind(axpyDesc, { y: t, x: keep }, { n: 4, alpha: 1 });
+      t.buffer.destroy();
+    }
+    expect(rt.cachedBindGroups).toBeLessThanOrEqual(4096);
+    // Still correct after evictions: y = 2 * keep.
+    const y = rt.zeros([4]);
+    rt.step(() => axpy(rt, y, 2, keep));
+    // Exact: 0 + 2x has no rounding in f32.
+    expectClose('axpy after evictions', await y.read(), Array.from(await keep.read(), (v) => 2 * v), { atol: 0, rtol: 0 }, seed);
+  });
+});

@@ -36,6 +36,11 @@ export class ChunkedFit {
     if (typeof v.clip === 'number') this.clip = v.clip > 0 ? v.clip : undefined;
   }
 
+  /** Frees the optimizers' buffers (the model is the page's to free). */
+  destroy(): void {
+    for (const opt of this.optimizers) opt.destroy();
+  }
+
   /** Trains steps from .. from + n - 1 (batches numbered globally). */
   async train(from: number, n: number): Promise<LossPoint[]> {
     const data: TrainData = { ...this.data, batch: (s, x, y) => this.data.batch(from + s, x, y) };

@@ -1,25 +1,190 @@
-/** LSTM character-level language model (first cut: trains on the sonnets). */
+/**
+ * LSTM character-level language model: trains on the sonnets (or pasted
+ * text); between training chunks, samples text one character at a time and
+ * draws the input, forget and output gates over a passage as a heat map.
+ *
+ * Sampling and the heat map run on two copies of the model (weights copied
+ * on the GPU before each view): `reader` only ever sees [SAMPLE, 1] batches
+ * and `writer` [1, 1], so the trained model's buffers and plan for
+ * [seqLen, batch] are never resized or evicted by the views.
+ */
 import sonnets from '../../data/sonnets.txt?raw';
-import { SequenceToSequence } from '../../src/models/sequence.js';
+import { SequenceToSequence, type SequenceModelOptions } from '../../src/models/sequence.js';
 import { mulberry32 } from '../../src/nn/init.js';
+import type { Runtime } from '../../src/runtime.js';
+import type { Tensor } from '../../src/tensor.js';
 import { ChunkedFit } from '../common/train.js';
-import { clipControl, hiddenControl, lrControl, runDemo, type DemoPage } from '../common/shell.js';
+import { clipControl, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
+import { GateHeatMap, type GateStrip } from './heatmap.js';
+import './style.css';
 
-runDemo({
-  id: 'lstm',
-  title: 'LSTM: character-level language model',
-  intro: '<p>An LSTM reads text one character at a time and learns to predict the next one.</p>',
-  controls: [hiddenControl(128), lrControl(0.003), clipControl(5), { key: 'seqLen', label: 'sequence length', kind: 'select', value: 32, options: [16, 32, 64] }, { key: 'batch', label: 'batch', kind: 'select', value: 16, options: [8, 16, 32] }],
-  setup() {},
-  async build(page: DemoPage) {
-    const v = page.values;
-    const text = sonnets;
-    const vocab = [...new Set(text)].sort();
-    const ids = Float32Array.from(text, (ch) => vocab.indexOf(ch));
-    const T = Number(v.seqLen), B = Number(v.batch);
-    const model = new SequenceToSequence(page.rt, { input: 'embedding', inputSize: vocab.length, cell: 'lstm', hiddenSize: Number(v.hidden), outputSize: vocab.length, seed: 1 });
-    const rand = mulberry32(7);
-    const trainer = new ChunkedFit(model, {
+const SEED = 1;
+/** Characters in the heat map's passage (which the samples continue). */
+const SAMPLE = 60;
+/** Units shown per gate. */
+const UNITS = 32;
+/** A pasted text needs at least this many characters (and twice the sequence length). */
+const MIN_TEXT = 100;
+/** The gates drawn, by the names `gateActivations` gives them (the cell candidate g is in -1..1: left out). */
+const GATES = ['input', 'forget', 'output'];
+
+interface Corpus {
+  chars: string[];
+  source: string;
+  /** Why a pasted text was not used ('' when it was, or when none was pasted). */
+  warning: string;
+}
+
+function needed(seqLen: number): number {
+  return Math.max(MIN_TEXT, 2 * seqLen + 2);
+}
+
+/** The pasted text when it is long enough, else the sonnets (and why). */
+function chooseText(pasted: string, seqLen: number): Corpus {
+  const p = [...pasted.replace(/\r\n?/g, '\n')];
+  const sonnetsCorpus = { chars: [...sonnets], source: "Shakespeare's sonnets (built in)" };
+  if (!pasted.trim()) return { ...sonnetsCorpus, warning: '' };
+  const need = needed(seqLen);
+  if (p.length < need) {
+    return { ...sonnetsCorpus, warning: `Your text has ${p.length} characters: too short, it needs at least ${need} (for sequence length ${seqLen}). Training on the sonnets instead.` };
+  }
+  return { chars: p, source: `your text (${p.length} characters)`, warning: '' };
+}
+
+/** The heat map's passage: SAMPLE characters from the start of the line nearest the middle of the text. */
+function passageStart(chars: string[]): number {
+  const mid = Math.floor((chars.length - SAMPLE) / 2);
+  let s = mid;
+  while (s > 0 && chars[s - 1] !== '\n') s--;
+  return Math.max(0, Math.min(s, chars.length - SAMPLE));
+}
+
+/** Draws an index from softmax(logits / temperature), given a uniform number u in [0, 1). */
+function sampleLogits(logits: Float32Array, temperature: number, u: number): number {
+  const tau = Math.max(temperature, 1e-3);
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const w = Array.from(logits, (v) => Math.exp((v - max) / tau));
+  let r = u * w.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < w.length; i++) {
+    r -= w[i]!;
+    if (r <= 0) return i;
+  }
+  return w.length - 1;
+}
+
+/** GPU-side copy of every parameter (the models share one configuration, hence one layout). */
+function copyWeights(rt: Runtime, from: SequenceToSequence, to: SequenceToSequence): void {
+  const dst = to.modules;
+  for (const [k, m] of Object.entries(from.modules)) rt.copy(m.params.all, dst[k]!.params.all);
+}
+
+// ------------------------------------------------------------------ panels
+
+interface Panels {
+  source: HTMLElement;
+  note: HTMLElement;
+  gen: HTMLElement;
+  again: HTMLButtonElement;
+  heat: GateHeatMap;
+}
+
+let panels!: Panels;
+/** The session being shown (for the "sample again" button). */
+let current: { view(step: number): Promise<void>; step(): number } | null = null;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  e.className = cls;
+  e.textContent = text;
+  return e;
+}
+
+function setup(page: DemoPage): void {
+  const g = page.panel('Generated text', {
+    wide: true,
+    help:
+      'The model continues the grey passage (the one in the heat map below) one character at a time: it predicts a ' +
+      'distribution over the next character, one is drawn from it, fed back in, and so on. <b>Temperature</b> divides ' +
+      'the scores before the softmax: below 1 the model plays safe (common words, repeats), above 1 it takes risks (more invented words).',
+  });
+  const source = el('div', 'lstm-source');
+  const note = el('div', 'lstm-note');
+  const gen = el('pre', 'lstm-gen mono', 'Press Start: samples appear here while the model trains.');
+  const row = el('div', 'lstm-row');
+  const again = el('button', '', 'Sample again');
+  again.type = 'button';
+  again.disabled = true;
+  again.title = 'Draw a new sample with the current temperature and length';
+  row.append(again, el('span', '', 'uses the current weights, temperature and sample length'));
+  g.append(source, note, gen, row);
+  const h = page.panel('Gate activations', {
+    wide: true,
+    help:
+      `Rows: the first ${UNITS} units of the LSTM; columns: the characters it reads (· a space, ↵ a new line); colour: the gate's ` +
+      'value after reading that character, from 0 (closed: blocks) to 1 (open: lets through). Untrained, every gate sits ' +
+      'near 0.5; as it learns, look for units that switch at spaces or line ends, and forget-gate rows that stay bright (memory kept over many characters). Hover a cell to read it.',
+  });
+  const heat = new GateHeatMap(h);
+  panels = { source, note, gen, again, heat };
+  source.textContent = `Training text: ${chooseText(String(page.values.text), Number(page.values.seqLen)).source} (a pasted text applies at reset).`;
+
+  // A note on the pasted text as it is typed (the controls are rebuilt on reset: listen on the form).
+  document.querySelector('form.controls')?.addEventListener('input', (e) => {
+    const t = e.target as HTMLTextAreaElement;
+    if (t.name !== 'text') return;
+    const n = [...t.value].length;
+    const need = needed(Number(page.values.seqLen));
+    const distinct = new Set(t.value).size;
+    if (!t.value.trim()) setNote('The text is empty: the sonnets are used. Press Reset to apply.', false);
+    else if (n < need) setNote(`Your text has ${n} characters: too short, it needs at least ${need}. The sonnets are used until it is longer.`, true);
+    else setNote(`Your text: ${n} characters, ${distinct} distinct. Press Reset, then Start, to train on it.`, false);
+  });
+  again.onclick = () => {
+    if (!current) return;
+    again.disabled = true;
+    void current.view(current.step()).finally(() => (again.disabled = !current));
+  };
+}
+
+function setNote(text: string, warn: boolean): void {
+  panels.note.textContent = text;
+  panels.note.classList.toggle('warn', warn);
+}
+
+// ----------------------------------------------------------------- session
+
+async function build(page: DemoPage): Promise<DemoSession> {
+  const { rt, values: v } = page;
+  const T = Number(v.seqLen);
+  const B = Number(v.batch);
+  const H = Number(v.hidden);
+  const corpus = chooseText(String(v.text), T);
+  const { chars } = corpus;
+  const vocab = [...new Set(chars)].sort();
+  const V = vocab.length;
+  const index = new Map(vocab.map((ch, i) => [ch, i]));
+  const ids = Float32Array.from(chars, (ch) => index.get(ch)!);
+  panels.source.textContent = `Training text: ${corpus.source}, ${V} distinct characters; a uniform guess scores ln ${V} = ${Math.log(V).toFixed(2)}.`;
+  setNote(corpus.warning, corpus.warning !== '');
+  page.setOutput('source', corpus.source);
+  page.setOutput('vocab', vocab.join(''));
+  if (corpus.warning) page.setOutput('warning', corpus.warning);
+
+  const opts: SequenceModelOptions = { input: 'embedding', inputSize: V, cell: 'lstm', hiddenSize: H, outputSize: V, seed: SEED };
+  const model = new SequenceToSequence(rt, opts);
+  const reader = new SequenceToSequence(rt, opts);
+  const writer = new SequenceToSequence(rt, opts);
+  const at = passageStart(chars);
+  const passage = chars.slice(at, at + SAMPLE);
+  const readerX: Tensor = rt.tensor(ids.subarray(at, at + SAMPLE), [SAMPLE, 1], 'lstm.passage');
+  const writerX: Tensor = rt.zeros([1, 1], 'lstm.next');
+
+  // Random windows of the text; the targets are the inputs shifted by one character.
+  const rand = mulberry32(SEED + 6);
+  const trainer = new ChunkedFit(
+    model,
+    {
       xShape: [T, B],
       yShape: [T * B],
       batch(_s, x, y) {
@@ -31,11 +196,147 @@ runDemo({
           }
         }
       },
-    }, { loss: 'cross_entropy', lr: Number(v.lr), clip: Number(v.clip) });
-    return {
-      train: (from, n) => trainer.train(from, n),
-      update: (vals) => trainer.update(vals),
-      destroy: () => undefined,
-    };
-  },
+    },
+    { loss: 'cross_entropy', lr: Number(v.lr), clip: Number(v.clip) },
+  );
+
+  let step = 0;
+  let destroyed = false;
+
+  /** The heat map and a sample, from the weights after `at` steps. */
+  async function view(atStep: number): Promise<void> {
+    if (destroyed) return;
+    const t0 = performance.now();
+    copyWeights(rt, model, reader);
+    copyWeights(rt, model, writer);
+    // The passage in one forward: gates for the heat map, and the state the sample starts from.
+    const r = reader.forward(readerX);
+    const [acts, logits] = await Promise.all([reader.rnn.gateActivations(), r.logits.read()]);
+    showGates(acts.names, acts.values, acts.H);
+
+    const temperature = Number(page.values.temperature);
+    const length = Number(page.values.genLength);
+    const u = mulberry32(SEED + atStep);
+    let next = sampleLogits(logits.subarray((SAMPLE - 1) * V), temperature, u());
+    const out = [next];
+    let state = { h0: r.h, c0: r.c };
+    while (out.length < length) {
+      writerX.write([next]);
+      const w = writer.forward(writerX, state);
+      state = { h0: w.h, c0: w.c };
+      next = sampleLogits(await w.logits.read(), temperature, u());
+      if (destroyed) return;
+      out.push(next);
+    }
+    const text = out.map((i) => vocab[i]!).join('');
+    panels.gen.replaceChildren(el('span', 'prime', passage.join('')), el('span', 'cont', text));
+    panels.gen.title = `step ${atStep}, temperature ${temperature}`;
+    page.setOutput('generated', text);
+    page.setOutput('temperature', temperature);
+    page.setOutput('viewStep', atStep);
+    page.setOutput('viewMs', Math.round(performance.now() - t0));
+  }
+
+  /** Draws the chosen gates and records their statistics (over all units, not only those drawn). */
+  function showGates(names: string[], values: Float32Array, hidden: number): void {
+    const G = names.length;
+    const shown = Math.min(UNITS, hidden);
+    const strips: GateStrip[] = [];
+    const mean: Record<string, number> = {};
+    const min: Record<string, number> = {};
+    const max: Record<string, number> = {};
+    for (const name of GATES) {
+      const g = names.indexOf(name);
+      const vals = new Float32Array(shown * SAMPLE);
+      let sum = 0;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let t = 0; t < SAMPLE; t++) {
+        // values[((t * B + b) * G + g) * H + j], here with B = 1.
+        const row = (t * G + g) * hidden;
+        for (let j = 0; j < hidden; j++) {
+          const a = values[row + j]!;
+          sum += a;
+          lo = Math.min(lo, a);
+          hi = Math.max(hi, a);
+          if (j < shown) vals[j * SAMPLE + t] = a;
+        }
+      }
+      strips.push({ name, values: vals });
+      mean[name] = sum / (SAMPLE * hidden);
+      min[name] = lo;
+      max[name] = hi;
+    }
+    const summary = `mean over all ${hidden} units and ${SAMPLE} characters: ` + GATES.map((n) => `${n} ${mean[n]!.toFixed(3)}`).join(' · ');
+    panels.heat.set({ chars: passage, units: shown, strips }, summary);
+    page.setOutput('gates', { names: GATES, T: SAMPLE, H: shown, hidden, text: passage.join(''), mean, min, max });
+  }
+
+  // Views run one at a time (the shell's, and the "sample again" button's).
+  let queue: Promise<void> = Promise.resolve();
+  const queued = (s: number): Promise<void> => (queue = queue.then(() => view(s)));
+  current = { view: queued, step: () => step };
+  panels.again.disabled = false;
+
+  return {
+    async train(from, n) {
+      const pts = await trainer.train(from, n);
+      step = from + n;
+      return pts;
+    },
+    view: queued,
+    update: (vals) => trainer.update(vals),
+    destroy() {
+      destroyed = true;
+      current = null;
+      panels.again.disabled = true;
+      // After a view still in flight (it stops at its next read).
+      void queue.then(() => {
+        for (const m of [model, reader, writer]) m.destroy();
+        readerX.destroy();
+        writerX.destroy();
+        trainer.destroy();
+      });
+    },
+  };
+}
+
+runDemo({
+  id: 'lstm',
+  title: 'LSTM: character-level language model',
+  intro: `
+<p>An LSTM reads text one character at a time and learns to predict the next one. It trains on Shakespeare's sonnets,
+or on any text you paste below (it applies at <b>Reset</b>). Each step it reads <i>batch</i> random stretches of
+<i>sequence length</i> characters and is scored by cross-entropy: the loss starts near ln V (a uniform guess over the V
+distinct characters) and falls as it learns letter frequencies, then spelling, words and line breaks.</p>
+<p>Each LSTM unit keeps a <b>cell</b> c, its memory, and three <b>gates</b>, each between 0 and 1 and computed from the
+current character and the previous output h: the <b>forget</b> gate f keeps (1) or erases (0) what the cell holds; the
+<b>input</b> gate i decides how much of a new candidate g (in −1..1) is written in; the <b>output</b> gate o decides how
+much of the cell is exposed as h, which the next step and the prediction see:
+c<sub>t</sub> = f ⊙ c<sub>t−1</sub> + i ⊙ g, h<sub>t</sub> = o ⊙ tanh(c<sub>t</sub>).
+The heat map below shows the three gates over a passage of the text; the sample continues that passage.</p>`,
+  controls: [
+    hiddenControl(128, [32, 64, 128, 256]),
+    { key: 'seqLen', label: 'sequence length', kind: 'select', value: 64, options: [16, 32, 64, 100] },
+    { key: 'batch', label: 'batch', kind: 'select', value: 32, options: [8, 16, 32, 64] },
+    lrControl(0.003),
+    clipControl(5),
+    {
+      key: 'temperature',
+      label: 'temperature',
+      kind: 'range',
+      value: 0.7,
+      min: 0.1,
+      max: 1.5,
+      step: 0.05,
+      live: true,
+      format: (x) => Number(x).toFixed(2),
+      title: 'Sampling temperature: low = safe and repetitive, high = adventurous',
+    },
+    { key: 'genLength', label: 'sample length', kind: 'select', value: 200, options: [100, 200, 400], live: true },
+    { key: 'text', label: 'your text (empty: the sonnets)', kind: 'textarea', value: '', title: `At least ${MIN_TEXT} characters; applies at reset` },
+  ],
+  viewEveryMs: 2000,
+  setup,
+  build,
 });

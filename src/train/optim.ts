@@ -173,6 +173,13 @@ export abstract class Optimizer {
   /** The state arenas by PyTorch's state names (`exp_avg`, `momentum_buffer`, ...). */
   abstract get state(): Readonly<Record<string, Arena>>;
 
+  /** Frees the optimizer's own buffers (its state and hyper buffer; not the parameters or gradients). */
+  destroy(): void {
+    for (const a of Object.values(this.state)) a.destroy();
+    this.hyper.destroy();
+    this.bumpD = this.updateD = null;
+  }
+
   /**
    * The state to save: each state arena as one flat tensor (padding
    * included), and `step` (`[1]`, a view of the hyper buffer).

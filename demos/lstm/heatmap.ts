@@ -1,0 +1,196 @@
+/**
+ * A canvas heat map of LSTM gate activations: one strip per gate, x = the
+ * characters of a sample (labelled above and below), y = units, colour =
+ * activation on a fixed 0..1 scale (a legend below). Hovering a cell shows
+ * its gate, unit, character and value. Drawn at the device's pixel ratio so
+ * the labels stay sharp; redrawn when the panel is resized.
+ */
+
+export interface GateStrip {
+  name: string;
+  /** [units, T]: values[j * T + t], each in 0..1. */
+  values: Float32Array;
+}
+
+export interface HeatData {
+  chars: string[];
+  units: number;
+  strips: GateStrip[];
+}
+
+// Layout, in CSS pixels.
+const LEFT = 86; // gate names and unit ticks
+const RIGHT = 10;
+const LABEL_ROW = 18; // character labels above the first and below the last strip
+const GAP = 12; // between strips
+const LEGEND = 44;
+const FONT = '11px ui-monospace, Menlo, monospace';
+
+/** Viridis at five stops (dark blue = 0 = closed, yellow = 1 = open), interpolated linearly. */
+const STOPS: [number, number, number][] = [
+  [68, 1, 84],
+  [59, 82, 139],
+  [33, 145, 140],
+  [94, 201, 98],
+  [253, 231, 37],
+];
+
+export function colour(v: number): string {
+  const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (STOPS.length - 1);
+  const i = Math.min(STOPS.length - 2, Math.floor(x));
+  const f = x - i;
+  const [a, b] = [STOPS[i]!, STOPS[i + 1]!];
+  const c = a.map((ai, k) => Math.round(ai + (b[k]! - ai) * f));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+/** How a character is shown as a column label (whitespace made visible). */
+export function showChar(ch: string): string {
+  return ch === '\n' ? '↵' : ch === ' ' ? '·' : ch === '\t' ? '⇥' : ch;
+}
+
+export class GateHeatMap {
+  readonly canvas: HTMLCanvasElement;
+  readonly readout: HTMLElement;
+  private data: HeatData | null = null;
+  private cellH = 5;
+  /** Shown under the map when the pointer is not on a cell. */
+  summary = '';
+
+  constructor(parent: HTMLElement) {
+    this.canvas = document.createElement('canvas');
+    this.canvas.className = 'gates';
+    this.readout = document.createElement('div');
+    this.readout.className = 'readout mono';
+    parent.append(this.canvas, this.readout);
+    this.canvas.addEventListener('mousemove', (e) => this.hover(e));
+    this.canvas.addEventListener('mouseleave', () => (this.readout.textContent = this.summary));
+    // Redrawn on the next frame when the width changes (not inside the observer: drawing resizes the panel).
+    let lastW = 0;
+    new ResizeObserver(() => {
+      if (this.width === lastW) return;
+      lastW = this.width;
+      requestAnimationFrame(() => this.draw());
+    }).observe(parent);
+  }
+
+  set(data: HeatData, summary: string): void {
+    this.data = data;
+    this.summary = summary;
+    this.readout.textContent = summary;
+    this.draw();
+  }
+
+  private get width(): number {
+    return Math.max(320, this.canvas.parentElement?.clientWidth ? this.canvas.parentElement.clientWidth - 26 : 600);
+  }
+
+  /** Top of strip `s`, in CSS pixels. */
+  private stripTop(s: number, units: number): number {
+    return LABEL_ROW + s * (units * this.cellH + GAP);
+  }
+
+  draw(): void {
+    const d = this.data;
+    if (!d) return;
+    const T = d.chars.length;
+    const W = this.width;
+    const colW = (W - LEFT - RIGHT) / T;
+    this.cellH = d.units <= 16 ? 8 : d.units <= 32 ? 5 : 3;
+    const stripsH = d.strips.length * d.units * this.cellH + (d.strips.length - 1) * GAP;
+    const H = LABEL_ROW + stripsH + LABEL_ROW + LEGEND;
+    const dpr = window.devicePixelRatio || 1;
+    const cv = this.canvas;
+    cv.width = Math.round(W * dpr);
+    cv.height = Math.round(H * dpr);
+    cv.style.width = `${W}px`;
+    cv.style.height = `${H}px`;
+    const g = cv.getContext('2d');
+    if (!g) return;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, W, H);
+
+    // Cells. Columns snap to whole pixels so neighbouring cells leave no seams.
+    const x0 = (t: number) => Math.round(LEFT + t * colW);
+    d.strips.forEach((s, si) => {
+      const top = this.stripTop(si, d.units);
+      for (let j = 0; j < d.units; j++) {
+        for (let t = 0; t < T; t++) {
+          g.fillStyle = colour(s.values[j * T + t]!);
+          g.fillRect(x0(t), top + j * this.cellH, x0(t + 1) - x0(t), this.cellH);
+        }
+      }
+      // Gate name and unit ticks on the left.
+      g.fillStyle = '#1d2329';
+      g.font = 'bold 12px system-ui, sans-serif';
+      g.textAlign = 'left';
+      g.textBaseline = 'middle';
+      const mid = top + (d.units * this.cellH) / 2;
+      g.fillText(s.name, 4, mid - 7);
+      g.font = '11px system-ui, sans-serif';
+      g.fillStyle = '#57606a';
+      g.fillText('gate', 4, mid + 7);
+      g.font = FONT;
+      g.textAlign = 'right';
+      g.textBaseline = 'top';
+      g.fillText('0', LEFT - 4, top);
+      g.textBaseline = 'bottom';
+      g.fillText(String(d.units - 1), LEFT - 4, top + d.units * this.cellH);
+    });
+
+    // Character labels (every k-th when columns are narrow).
+    const every = Math.max(1, Math.ceil(9 / colW));
+    g.font = FONT;
+    g.textAlign = 'center';
+    g.fillStyle = '#1d2329';
+    const bottom = LABEL_ROW + stripsH;
+    for (let t = 0; t < T; t += every) {
+      const x = LEFT + (t + 0.5) * colW;
+      const c = showChar(d.chars[t]!);
+      g.textBaseline = 'bottom';
+      g.fillText(c, x, LABEL_ROW - 3);
+      g.textBaseline = 'top';
+      g.fillText(c, x, bottom + 3);
+    }
+
+    // Legend: the colour scale 0..1.
+    const ly = bottom + LABEL_ROW + 10;
+    const lw = Math.min(240, W - LEFT - RIGHT);
+    for (let i = 0; i < lw; i++) {
+      g.fillStyle = colour(i / (lw - 1));
+      g.fillRect(LEFT + i, ly, 1, 10);
+    }
+    g.fillStyle = '#57606a';
+    g.font = FONT;
+    g.textBaseline = 'top';
+    for (const v of [0, 0.5, 1]) {
+      g.textAlign = v === 0 ? 'left' : v === 1 ? 'right' : 'center';
+      g.fillText(String(v), LEFT + v * lw, ly + 13);
+    }
+    g.textAlign = 'left';
+    g.textBaseline = 'middle';
+    g.font = '11px system-ui, sans-serif';
+    g.fillText('activation: 0 = closed (blocks)  ...  1 = open (lets through)', LEFT + lw + 12, ly + 5);
+  }
+
+  /** The cell under the pointer, in words. */
+  private hover(e: MouseEvent): void {
+    const d = this.data;
+    if (!d) return;
+    const r = this.canvas.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    const y = e.clientY - r.top;
+    const T = d.chars.length;
+    const t = Math.floor(((x - LEFT) / (r.width - LEFT - RIGHT)) * T);
+    const stripH = d.units * this.cellH;
+    const s = Math.floor((y - LABEL_ROW) / (stripH + GAP));
+    const j = Math.floor((y - this.stripTop(s, d.units)) / this.cellH);
+    const strip = d.strips[s];
+    if (!strip || t < 0 || t >= T || j < 0 || j >= d.units) {
+      this.readout.textContent = this.summary;
+      return;
+    }
+    const v = strip.values[j * T + t]!;
+    this.readout.textContent = `${strip.name} gate, unit ${j}, after reading '${showChar(d.chars[t]!)}' (character ${t}): ${v.toFixed(3)}`;
+  }
+}
