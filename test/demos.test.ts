@@ -116,7 +116,7 @@ for (const c of checks) {
       } finally {
         await page.close();
       }
-    });
+    }, (c.timeoutMs ?? 240_000) + 60_000);
   });
 }
 
