@@ -217,7 +217,8 @@ export class DemoPage {
       try {
         this.rt = await createRuntime({ quiet: true });
       } catch (e) {
-        throw new NoWebGPU(e instanceof Error ? e.message : String(e));
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new NoWebGPU(/no adapter/i.test(msg) ? 'navigator.gpu exists, but requestAdapter() found no adapter: WebGPU is turned off or not supported here' : msg);
       }
       const i = this.rt.adapterInfo;
       this.state.adapter = [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unnamed adapter';
