@@ -19,6 +19,7 @@ import { SequenceToSequence } from './models/sequence.js';
 import { WaveNet } from './nn/wavenet.js';
 import { mulberry32 } from './nn/init.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { sampleSoftmax } from './util.js';
 import { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type Trainable, type TrainData } from './train/fit.js';
 import { CrossEntropyLoss } from './train/loss.js';
@@ -102,18 +103,6 @@ function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
   return { model: seq as unknown as Built['model'], wavenet: null, seq };
 }
 
-function softmaxSample(logits: ArrayLike<number>, temperature: number, u: number): number {
-  let mx = -Infinity;
-  for (let i = 0; i < logits.length; i++) mx = Math.max(mx, logits[i]!);
-  const p = Array.from(logits, (v) => Math.exp((v - mx) / temperature));
-  let x = u * p.reduce((a, b) => a + b, 0);
-  for (let c = 0; c < p.length; c++) {
-    x -= p[c]!;
-    if (x <= 0) return c;
-  }
-  return p.length - 1;
-}
-
 /**
  * Continues `prime` (symbol ids, or normalised values for a time series) by
  * `length` steps: the recurrent models one step at a time (each step reads
@@ -149,7 +138,7 @@ async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number
       next = prime[i + 1]!;
       continue;
     }
-    next = text ? softmaxSample(y, temperature, rand()) : y[0]!;
+    next = text ? sampleSoftmax(y, temperature, rand()) : y[0]!;
     out.push(next);
   }
   x.destroy();

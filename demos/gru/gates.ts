@@ -4,6 +4,7 @@
  * gate's value 0..1 (viridis-like scale, with its legend below).
  */
 
+import { colour } from '../common/colormap.js';
 export interface GateData {
   names: string[];
   T: number;
@@ -20,23 +21,6 @@ export interface GateStats {
   max: number;
 }
 
-/** Control points of a perceptually even dark-blue -> green -> yellow scale (close to matplotlib's viridis). */
-const STOPS: [number, number, number][] = [
-  [68, 1, 84],
-  [59, 82, 139],
-  [33, 145, 140],
-  [94, 201, 98],
-  [253, 231, 37],
-];
-
-export function colour(v: number): string {
-  const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (STOPS.length - 1);
-  const i = Math.min(STOPS.length - 2, Math.floor(x));
-  const f = x - i;
-  const [a, b] = [STOPS[i]!, STOPS[i + 1]!];
-  const c = a.map((u, k) => Math.round(u + (b[k]! - u) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
-}
 
 export function gateValue(d: GateData, g: number, t: number, j: number, b = 0): number {
   const G = d.names.length;

@@ -6,6 +6,7 @@
  * the labels stay sharp; redrawn when the panel is resized.
  */
 
+import { colour } from '../common/colormap.js';
 export interface GateStrip {
   name: string;
   /** [units, T]: values[j * T + t], each in 0..1. */
@@ -26,23 +27,6 @@ const GAP = 12; // between strips
 const LEGEND = 44;
 const FONT = '11px ui-monospace, Menlo, monospace';
 
-/** Viridis at five stops (dark blue = 0 = closed, yellow = 1 = open), interpolated linearly. */
-const STOPS: [number, number, number][] = [
-  [68, 1, 84],
-  [59, 82, 139],
-  [33, 145, 140],
-  [94, 201, 98],
-  [253, 231, 37],
-];
-
-export function colour(v: number): string {
-  const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (STOPS.length - 1);
-  const i = Math.min(STOPS.length - 2, Math.floor(x));
-  const f = x - i;
-  const [a, b] = [STOPS[i]!, STOPS[i + 1]!];
-  const c = a.map((ai, k) => Math.round(ai + (b[k]! - ai) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
-}
 
 /** How a character is shown as a column label (whitespace made visible). */
 export function showChar(ch: string): string {

@@ -11,6 +11,7 @@
 import sonnets from '../../data/sonnets.txt?raw';
 import { SequenceToSequence, type SequenceModelOptions } from '../../src/models/sequence.js';
 import { mulberry32 } from '../../src/nn/init.js';
+import { sampleSoftmax } from '../../src/util.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Tensor } from '../../src/tensor.js';
 import { ChunkedFit } from '../common/train.js';
@@ -57,20 +58,6 @@ function passageStart(chars: string[]): number {
   let s = mid;
   while (s > 0 && chars[s - 1] !== '\n') s--;
   return Math.max(0, Math.min(s, chars.length - SAMPLE));
-}
-
-/** Draws an index from softmax(logits / temperature), given a uniform number u in [0, 1). */
-function sampleLogits(logits: Float32Array, temperature: number, u: number): number {
-  const tau = Math.max(temperature, 1e-3);
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const w = Array.from(logits, (v) => Math.exp((v - max) / tau));
-  let r = u * w.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < w.length; i++) {
-    r -= w[i]!;
-    if (r <= 0) return i;
-  }
-  return w.length - 1;
 }
 
 /** GPU-side copy of every parameter (the models share one configuration, hence one layout). */
@@ -217,14 +204,14 @@ async function build(page: DemoPage): Promise<DemoSession> {
     const temperature = Number(page.values.temperature);
     const length = Number(page.values.genLength);
     const u = mulberry32(SEED + atStep);
-    let next = sampleLogits(logits.subarray((SAMPLE - 1) * V), temperature, u());
+    let next = sampleSoftmax(logits.subarray((SAMPLE - 1) * V), temperature, u());
     const out = [next];
     let state = { h0: r.h, c0: r.c };
     while (out.length < length) {
       writerX.write([next]);
       const w = writer.forward(writerX, state);
       state = { h0: w.h, c0: w.c };
-      next = sampleLogits(await w.logits.read(), temperature, u());
+      next = sampleSoftmax(await w.logits.read(), temperature, u());
       if (destroyed) return;
       out.push(next);
     }

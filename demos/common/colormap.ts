@@ -1,0 +1,18 @@
+/** The heat maps' colour scale: viridis at five stops (dark blue = 0, yellow = 1), interpolated linearly. */
+const STOPS: [number, number, number][] = [
+  [68, 1, 84],
+  [59, 82, 139],
+  [33, 145, 140],
+  [94, 201, 98],
+  [253, 231, 37],
+];
+
+/** The CSS colour of `v` in [0, 1] (clamped; NaN draws as 0). */
+export function colour(v: number): string {
+  const x = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * (STOPS.length - 1);
+  const i = Math.min(STOPS.length - 2, Math.floor(x));
+  const f = x - i;
+  const [a, b] = [STOPS[i]!, STOPS[i + 1]!];
+  const c = a.map((u, k) => Math.round(u + (b[k]! - u) * f));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
