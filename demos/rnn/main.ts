@@ -111,7 +111,10 @@ function describe(kind: Kind, m: Measured, T: number, s: number, shape: string):
     `${kind.padEnd(4)}  ||dL/dh_1|| = ${fmt(first)}   ||dL/dh_${T}|| = ${fmt(last)}   ratio = ${fmt(ratio)}   per step (t = ${T - 1} -> 1) x${fmt(perStep)}`,
     `      max |h_${T}| = ${fmt(m.maxH)}   gradient norm (all weights, before clipping) = ${fmt(m.gradNorm)}   loss = ${fmt(m.loss)}`,
   ];
-  if (over) lines.push('      float32 overflowed (values past 3.4e38 become inf, then NaN): the explosion, measured');
+  if (over) {
+    lines.push('      float32 overflowed: values past 3.4e38 became inf, an update made the weights NaN: the explosion, measured.');
+    lines.push('      Reset to start again (with clipping on, the step taken is bounded and the weights survive).');
+  } else if (first === 0) lines.push('      dL/dh_1 is exactly 0: the signal died on the way (every ReLU unit switched off, or it underflowed)');
   else if (kind === 'relu' && shape === 'identity') lines.push(`      theory for ReLU with W_hh = ${s}·I (active units): x${s} per step, s^(T-1) = ${fmt(Math.pow(s, T - 1))}`);
   else if (kind === 'tanh') lines.push(`      tanh: |h| < 1 always; each step multiplies by s·(1 - h²) <= ${s}: ${s <= 1 ? 'vanishes' : 'saturation (1 - h² -> 0) holds it back'}`);
   return lines.join('\n');
