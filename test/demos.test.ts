@@ -126,6 +126,29 @@ for (const c of checks) {
   });
 }
 
+describe('demo pages and WebGPU errors', () => {
+  it('an uncaptured WebGPU validation error shows on the page as an error (never silence)', async () => {
+    const { page, problems } = await open(browser!, `${checks[0]?.id ?? 'rnn'}/`);
+    try {
+      await page.waitForFunction("window.__demo?.status === 'ready'", { timeout: 60_000, polling: 250 });
+      // An invalid buffer (usage MAP_READ with STORAGE is not allowed) outside any error scope; Chromium
+      // reports it when the device's work is next flushed (any training step would do it).
+      await page.evaluate(
+        'window.__demoPage.rt.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE }); window.__demoPage.rt.device.queue.onSubmittedWorkDone()',
+      );
+      await page.waitForFunction('window.__done === true', { timeout: 60_000, polling: 250 });
+      const state = (await page.evaluate('window.__results')) as DemoState;
+      expect(state.status).toBe('error');
+      expect(state.errors.join('\n')).toMatch(/WebGPU error/);
+      expect(await page.$eval('.error', (e) => (e as HTMLElement).hidden)).toBe(false);
+      // The page also says so on the console, where a developer (and the page tests) look.
+      expect(problems.some((p) => p.startsWith('console.error'))).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('demo pages without WebGPU', () => {
   it('say that WebGPU is missing instead of showing a blank page', async () => {
     // The same Chromium with WebGPU turned off.

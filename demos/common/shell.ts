@@ -113,6 +113,8 @@ export interface DemoState {
 declare global {
   interface Window {
     __demo?: DemoState;
+    /** The page object itself, for debugging from the console (and the tests). */
+    __demoPage?: DemoPage;
     __done?: boolean;
     __results?: DemoState;
   }
@@ -150,6 +152,7 @@ export class DemoPage {
     for (const c of spec.controls) this.values[c.key] = fromQuery(c, q.get(c.key));
     this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0 };
     window.__demo = this.state;
+    window.__demoPage = this;
     // How long the page ever stopped responding (training must yield between chunks).
     if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
       new PerformanceObserver((list) => {
