@@ -26,15 +26,11 @@ struct DropDims {
 
 override WG: u32 = 64;
 
-fn pcg(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
+// #include rng
 
 fn uniform01(i: u32, c: u32) -> f32 {
   let h = pcg(i ^ pcg(dims.stream ^ pcg(dims.seed ^ pcg(c))));
-  return f32(h >> 8u) / 16777216.0;
+  return unit24(h);
 }
 
 @compute @workgroup_size(WG)

@@ -64,11 +64,7 @@ var<workgroup> wclass: u32;
 
 fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 
-fn pcg(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w_ = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w_ >> 22u) ^ w_;
-}
+// #include rng
 
 fn mulaw_decode(q: u32) -> f32 {
   let mu = f32(dims.O - 1u);
@@ -176,7 +172,7 @@ fn generate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
           for (var o = 1u; o < O; o++) { mx = max(mx, wy[o]); }
           var total = 0.0;
           for (var o = 0u; o < O; o++) { total += exp((wy[o] - mx) / dims.temperature); }
-          let u = f32(pcg(j ^ pcg(b ^ pcg(dims.seed))) >> 8u) / 16777216.0;
+          let u = unit24(pcg(j ^ pcg(b ^ pcg(dims.seed))));
           let goal = u * total;
           var cum = 0.0;
           c = O - 1u;

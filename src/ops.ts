@@ -416,17 +416,87 @@ export function bumpCounter(rt: Runtime, counter: Tensor): void {
 
 /** The dropout mask (0 or 1/(1-p)) as the GPU draws it: the CPU twin of shaders/dropout.wgsl. */
 export function dropoutMaskCpu(n: number, p: number, seed: number, stream: number, counter: number): Float64Array {
-  const pcg = (v: number): number => {
-    const s = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
-    const w = Math.imul(((s >>> ((s >>> 28) + 4)) ^ s) >>> 0, 277803737) >>> 0;
-    return ((w >>> 22) ^ w) >>> 0;
-  };
   const base = pcg((stream >>> 0) ^ pcg((seed >>> 0) ^ pcg(counter >>> 0)));
   const out = new Float64Array(n);
   const scale = Math.fround(1 / (1 - p));
   for (let i = 0; i < n; i++) {
-    const u = (pcg((i ^ base) >>> 0) >>> 8) / 16777216;
+    const u = unit24(pcg((i ^ base) >>> 0));
     out[i] = u >= Math.fround(p) ? scale : 0;
   }
   return out;
+}
+
+/** shaders/rng.wgsl's `pcg` on the CPU (u32 in, u32 out). */
+export function pcg(v: number): number {
+  const s = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const w = Math.imul(((s >>> ((s >>> 28) + 4)) ^ s) >>> 0, 277803737) >>> 0;
+  return ((w >>> 22) ^ w) >>> 0;
+}
+
+/** shaders/rng.wgsl's `unit24`: the top 24 bits of `v` as a number in [0, 1). */
+export function unit24(v: number): number {
+  return (v >>> 8) / 16777216;
+}
+
+// ------------------------------------------------------------ token picking
+
+const PICK_WG = 64;
+const pickScratch = new WeakMap<Runtime, Tensor>();
+const pickDesc: KernelDesc = {
+  name: 'pick_tokens',
+  shader: 'sampling',
+  entry: 'pick_tokens',
+  overrides: { WG: PICK_WG },
+  grid: (p) => [cdiv(p.B!, PICK_WG)],
+  extents: (p) => ({ logits: p.B! * p.V!, tokens: p.B!, out: (p.B! - 1) * p.ldOut! + 1 }),
+};
+
+export interface PickOptions {
+  /** `'argmax'` (greedy) or `'sample'` from softmax(logits / temperature). */
+  mode: 'argmax' | 'sample';
+  /** > 0; sampling only (default 1). */
+  temperature?: number;
+  /** Sampling stream (default 0) and step: the draw for row b is unit24(pcg(step ^ pcg(b ^ pcg(seed)))). */
+  seed?: number;
+  step?: number;
+  /** Also writes the ids to column `col` of `out` [B, n] (the sequence so far). */
+  out?: Tensor;
+  col?: number;
+}
+
+/**
+ * The next token of every row of `logits` [B, V], picked on the GPU: its id
+ * (as f32) into `tokens` [B] (the next step's input, e.g. an Embedding's ids)
+ * and, with `out`, into `out[b, col]`. One dispatch; no read-back.
+ */
+export function pickTokens(rt: Runtime, tokens: Tensor, logits: Tensor, o: PickOptions): void {
+  const name = 'pickTokens';
+  if (logits.ndim !== 2) throw new Error(`${name}: logits must be [B, V], got ${fmtShape(logits.shape)}`);
+  const [B, V] = logits.shape as [number, number];
+  if (tokens.size !== B) throw new Error(`${name}: tokens must hold B = ${B} ids, got ${fmtShape(tokens.shape)}`);
+  if (o?.mode !== 'argmax' && o?.mode !== 'sample') throw new Error(`${name}: mode must be 'argmax' or 'sample', got '${String(o?.mode)}'`);
+  const temperature = o.temperature ?? 1;
+  if (!(temperature > 0 && Number.isFinite(temperature))) throw new Error(`${name}: temperature must be a finite number > 0, got ${temperature}`);
+  let out = pickScratch.get(rt);
+  let ldOut = 0;
+  if (o.out) {
+    const n = o.out.shape[o.out.ndim - 1]!;
+    const col = o.col ?? 0;
+    if (o.out.ndim !== 2 || o.out.shape[0] !== B) throw new Error(`${name}: out must be [B = ${B}, n], got ${fmtShape(o.out.shape)}`);
+    if (!Number.isInteger(col) || col < 0 || col >= n) throw new Error(`${name}: col must be an integer in [0, ${n - 1}], got ${col}`);
+    out = o.out.view([(B - 1) * n + 1], col);
+    ldOut = n;
+  } else if (!out) {
+    // Without `out`, every row writes this one scratch element (tokens cannot be bound twice).
+    pickScratch.set(rt, (out = rt.zeros([1], 'pickTokens.scratch')));
+  }
+  rt.dispatch(pickDesc, { logits, tokens, out }, {
+    B,
+    V,
+    mode: o.mode === 'argmax' ? 0 : 1,
+    temperature,
+    seed: (o.seed ?? 0) >>> 0,
+    step: (o.step ?? 0) >>> 0,
+    ldOut,
+  });
 }

@@ -105,7 +105,11 @@ describe('EncoderDecoder', () => {
       const d = batch(strings);
       src.write(d.src);
       const greedy = await model.greedyDecode(src, { maxLength: TD + 2, startToken: START, stopToken: STOP, srcLengths: d.lengths });
+      const submits0 = rt.counters.submits;
       const sampled = await model.sampleDecode(src, { maxLength: TD + 2, startToken: START, stopToken: STOP, srcLengths: d.lengths, temperature: 0.05, seed: 9 });
+      // Once its buffers exist, the whole decode loop runs on the GPU: one submit for every step,
+      // and one for the read-back's copy at the end (the count does not grow with maxLength).
+      expect(rt.counters.submits - submits0).toBe(2);
       strings.forEach((s, b) => {
         if (greedy[b]!.join(',') === [...s].reverse().join(',')) exact++;
         const g = greedy[b]!;

@@ -13,10 +13,9 @@
  * current step (`rt.step(() => ...)`), nothing is read back, and returned
  * tensors belong to the model (overwritten by its next call of the same shape).
  */
-import { colSum, gemm, swap01, tanhAct, tanhBackward } from '../ops.js';
+import { colSum, gemm, pickTokens, swap01, tanhAct, tanhBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { Tensor, fmtShape } from '../tensor.js';
-import { mulberry32 } from '../nn/init.js';
 import { Embedding, Linear, embedLookup, type Module } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
 import { type Parameter, childParameters, childState, loadChildren } from '../nn/params.js';
@@ -240,7 +239,8 @@ export class EncoderDecoder extends Composite {
 
   /**
    * Decoding by sampling from softmax(logits / temperature) at every step
-   * (seeded). Returns [B][<= maxLength] ids, without the stop token.
+   * (seeded: the draw for row b at step t is the GPU generator's
+   * unit24(pcg(t ^ pcg(b ^ pcg(seed))))). Returns [B][<= maxLength] ids, without the stop token.
    */
   async sampleDecode(src: Tensor, o: Seq2SeqSampleOptions): Promise<number[][]> {
     const where = 'EncoderDecoder.sampleDecode';
@@ -248,21 +248,21 @@ export class EncoderDecoder extends Composite {
     if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) {
       throw new Error(`${where}: temperature must be a finite number > 0, got ${String(o?.temperature)}`);
     }
-    const rand = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
-    return this.decode(where, src, o, { temperature, rand });
+    return this.decode(where, src, o, { temperature, seed: o.seed ?? Math.floor(Math.random() * 2 ** 32) });
   }
 
   /**
-   * Step-by-step decoding. Per step the GPU runs the target embedding lookup
-   * of B tokens, the decoder with T = 1 (h0, c0 = the previous step's state,
-   * the encoder's at the first step) and the head on [B, H]; then the step's
-   * logits [B, V] are read back and the next tokens picked on the CPU.
-   * (First version: one read-back per step; a GPU-side argmax / sampling
-   * kernel that keeps the loop on the GPU is a later improvement.)
+   * Step-by-step decoding, all on the GPU and in one submit: the encoder, then
+   * per step the target embedding lookup of B tokens, the decoder with T = 1
+   * (h0, c0 = the previous step's state, the encoder's at the first step), the
+   * head on [B, H], and pickTokens (argmax or a seeded draw), which writes the
+   * next step's tokens and column t of the output. One read-back at the end;
+   * each row is cut at its first stop token. (So all maxLength steps run,
+   * even when every row stopped early: no read-back inside the loop.)
    * Uses its own buffers for the tokens, embeddings and logits, so the
    * modules' training buffers are untouched; the decoder plans (1, B) once.
    */
-  private async decode(where: string, src: Tensor, o: Seq2SeqDecodeOptions, sample: { temperature: number; rand: () => number } | null): Promise<number[][]> {
+  private async decode(where: string, src: Tensor, o: Seq2SeqDecodeOptions, sample: { temperature: number; seed: number } | null): Promise<number[][]> {
     if (!o || typeof o !== 'object') throw new Error(`${where}: options { maxLength, startToken, stopToken } are required`);
     const maxLength = positiveInt(`${where}: maxLength`, o.maxLength);
     const V = this.tgtVocab;
@@ -276,54 +276,32 @@ export class EncoderDecoder extends Composite {
     const tok = this.buffer('decodeTokens', [1, B]);
     const emb = this.buffer('decodeEmbedded', [1, B, E]);
     const logits = this.buffer('decodeLogits', [B, V]);
+    const seq = this.buffer('decodeOut', [B, maxLength]);
     const W = this.tgtEmbedding.params.tensors.weight!;
     const head = this.head.params.tensors;
-
-    const out: number[][] = Array.from({ length: B }, () => []);
-    const done = new Array<boolean>(B).fill(false);
-    const ids = new Float32Array(B).fill(o.startToken);
-    let state: { h: Tensor; c?: Tensor } = { h: null as unknown as Tensor };
-    tok.write(ids);
+    tok.write(new Float32Array(B).fill(o.startToken));
     rt.step(() => {
-      state = this.encode(where, src, o.srcLengths);
-    });
-    for (let t = 0; t < maxLength; t++) {
-      if (t > 0) tok.write(ids);
-      rt.step(() => {
+      let state = this.encode(where, src, o.srcLengths);
+      for (let t = 0; t < maxLength; t++) {
         embedLookup(rt, emb, W, tok);
         const r = this.decoder.forward(emb, { h0: state.h, c0: state.c });
         // h0 is copied when recorded, so the next step may pass this plan's own final state.
         state = { h: r.h, c: r.c };
         gemm(rt, logits, r.output.reshape([B, H]), head.weight!, { transB: true, bias: head.bias });
-      });
-      const l = await logits.read();
-      for (let b = 0; b < B; b++) {
-        const row = l.subarray(b * V, (b + 1) * V);
-        const next = sample ? sampleRow(row, sample.temperature, sample.rand) : argmax(row);
-        ids[b] = next;
-        if (done[b]) continue;
-        if (next === o.stopToken) done[b] = true;
-        else out[b]!.push(next);
+        pickTokens(rt, tok, logits, sample ? { mode: 'sample', ...sample, step: t, out: seq, col: t } : { mode: 'argmax', out: seq, col: t });
       }
-      if (done.every(Boolean)) break;
-    }
-    return out;
+    });
+    const ids = await seq.read();
+    return Array.from({ length: B }, (_, b) => {
+      const row: number[] = [];
+      for (let t = 0; t < maxLength; t++) {
+        const v = ids[b * maxLength + t]!;
+        if (v === o.stopToken) break;
+        row.push(v);
+      }
+      return row;
+    });
   }
-}
-
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
-  return best;
-}
-
-function sampleRow(row: Float32Array, temperature: number, rand: () => number): number {
-  let max = -Infinity;
-  for (const v of row) max = Math.max(max, v);
-  const p = Array.from(row, (v) => Math.exp((v - max) / temperature));
-  let u = rand() * p.reduce((a, v) => a + v, 0);
-  for (let i = 0; i < p.length; i++) if ((u -= p[i]!) < 0) return i;
-  return argmax(row);
 }
 
 // ------------------------------------------------------------ vector to sequence

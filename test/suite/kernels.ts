@@ -4,7 +4,7 @@
  * (test/browser.test.ts). Each case throws on a mismatch.
  */
 import type { Runtime, Tensor } from '../../src/index.js';
-import { axpy, colSum, copy, fill, gemm, relu, reluBackward, scale, sumSquares, swapAxes, tanhAct, tanhBackward } from '../../src/index.js';
+import { axpy, colSum, copy, fill, gemm, pcg, pickTokens, relu, reluBackward, scale, sumSquares, swapAxes, tanhAct, tanhBackward, unit24 } from '../../src/index.js';
 import { axpyRef, colSumRef, fillRef, gemmRef, scaleRef, shiftRowsRef, sumSquaresRef } from '../reference/linalg.js';
 import { U32, expectClose, rng, uniform } from './check.js';
 
@@ -280,6 +280,63 @@ const reluCase: Case = {
   },
 };
 
+/**
+ * pickTokens: argmax exactly (the first of equal maxima); sampling checked
+ * draw by draw: the class picked must hold the draw u (the shader's hash of
+ * seed, row and step) inside its softmax interval, computed in float64 (a
+ * margin of 1e-5 of the total for the GPU's f32 exp and sums); and over many
+ * rows of the same logits the frequencies follow softmax(logits / T).
+ */
+const pickCase: Case = {
+  name: 'pickTokens: argmax and softmax sampling on the GPU',
+  async run(rt, seed) {
+    const r = rng(seed);
+    const [B, V, n] = [2048, 7, 3];
+    const row = uniform(r, V, -2, 2);
+    const ld = new Float32Array(B * V);
+    for (let b = 0; b < B; b++) ld.set(b < 4 ? uniform(r, V, -3, 3) : row, b * V);
+    ld[2 * V + 5] = ld[2 * V + 1] = 9; // a tie: argmax takes the first
+    const logits = rt.tensor(ld, [B, V], 'logits');
+    const tokens = rt.tensor(new Float32Array(B).fill(NaN), [B], 'tokens');
+    const out = rt.tensor(new Float32Array(B * n).fill(NaN), [B, n], 'out');
+    pickTokens(rt, tokens, logits, { mode: 'argmax', out, col: 0 });
+    const temperature = 0.7;
+    const s = seed >>> 0;
+    pickTokens(rt, tokens, logits, { mode: 'sample', temperature, seed: s, step: 5, out, col: 2 });
+    const o = await out.read();
+    const tk = await tokens.read();
+    for (let b = 0; b < B; b++) {
+      const x = ld.subarray(b * V, (b + 1) * V);
+      let best = 0;
+      for (let i = 1; i < V; i++) if (x[i]! > x[best]!) best = i;
+      if (o[b * n] !== best) throw new Error(`argmax row ${b}: got ${o[b * n]}, expected ${best} (seed ${seed})`);
+      if (!Number.isNaN(o[b * n + 1]!)) throw new Error(`column 1 was written (row ${b}): ${o[b * n + 1]} (seed ${seed})`);
+      const c = o[b * n + 2]!;
+      if (tk[b] !== c) throw new Error(`tokens[${b}] = ${tk[b]}, out[${b}, 2] = ${c} (seed ${seed})`);
+      const mx = Math.max(...x);
+      const w = Array.from(x, (v) => Math.exp((v - mx) / temperature));
+      const total = w.reduce((a, v) => a + v, 0);
+      const goal = unit24(pcg(5 ^ pcg(b ^ pcg(s)))) * total;
+      const lo = w.slice(0, c).reduce((a, v) => a + v, 0);
+      if (!(Number.isInteger(c) && c >= 0 && c < V && goal >= lo - 1e-5 * total && goal <= lo + w[c]! + 1e-5 * total)) {
+        throw new Error(`sample row ${b}: class ${c} does not hold the draw ${goal / total} (interval ${lo / total}..${(lo + w[c]!) / total}) (seed ${seed})`);
+      }
+    }
+    // Frequencies over the rows that share one distribution: within 5 standard deviations.
+    const counts = new Array<number>(V).fill(0);
+    for (let b = 4; b < B; b++) counts[o[b * n + 2]!]!++;
+    const mx = Math.max(...row);
+    const w = Array.from(row, (v) => Math.exp((v - mx) / temperature));
+    const total = w.reduce((a, v) => a + v, 0);
+    counts.forEach((cnt, i) => {
+      const p = w[i]! / total;
+      const N = B - 4;
+      if (Math.abs(cnt / N - p) > 5 * Math.sqrt((p * (1 - p)) / N) + 1e-9) throw new Error(`class ${i}: frequency ${cnt / N}, softmax ${p} (seed ${seed})`);
+    });
+    for (const t of [logits, tokens, out]) t.buffer.destroy();
+  },
+};
+
 export const kernelCases: Case[] = [
   // Both kernels on every adapter: the register-blocked one (CPU adapters) and the tiled one (GPUs).
   ...(['reg', 'tiled'] as const).flatMap((variant) =>
@@ -298,4 +355,5 @@ export const kernelCases: Case[] = [
   sumSquaresCase,
   swapCase,
   reluCase,
+  pickCase,
 ];
