@@ -19,7 +19,6 @@ import { SequenceToSequence } from './models/sequence.js';
 import { WaveNet } from './nn/wavenet.js';
 import { mulberry32 } from './nn/init.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { sampleSoftmax } from './util.js';
 import { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type Trainable, type TrainData } from './train/fit.js';
 import { CrossEntropyLoss } from './train/loss.js';
@@ -105,9 +104,9 @@ function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
 
 /**
  * Continues `prime` (symbol ids, or normalised values for a time series) by
- * `length` steps: the recurrent models one step at a time (each step reads
- * its output back to choose the next input on the CPU), WaveNet with its
- * fast GPU generation.
+ * `length` steps: text models and WaveNet generate on the GPU in one
+ * submit; a recurrent time-series model feeds each predicted value back from
+ * the CPU (a read-back per step).
  */
 async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number[], length: number, temperature: number, seed: number): Promise<number[]> {
   const text = isText(c);
@@ -124,8 +123,9 @@ async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number
     return out;
   }
   const seq = b.seq!;
-  const rand = mulberry32(seed);
-  const x = text ? rt.zeros([1, 1]) : rt.zeros([1, 1, 1]);
+  // Text: the whole loop on the GPU (one submit). A time series feeds each predicted value back from the CPU.
+  if (text) return (await seq.generate(length, { prime, temperature, seed }))[0]!;
+  const x = rt.zeros([1, 1, 1]);
   let state: { h0?: import('./tensor.js').Tensor; c0?: import('./tensor.js').Tensor } = {};
   const out: number[] = [];
   let next = prime[0]!;
@@ -134,12 +134,8 @@ async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number
     const r = seq.forward(x, state);
     state = { h0: r.h, c0: r.c };
     const y = await r.logits.read();
-    if (i + 1 < prime.length) {
-      next = prime[i + 1]!;
-      continue;
-    }
-    next = text ? sampleSoftmax(y, temperature, rand()) : y[0]!;
-    out.push(next);
+    next = i + 1 < prime.length ? prime[i + 1]! : y[0]!;
+    if (i + 1 >= prime.length) out.push(next);
   }
   x.destroy();
   return out;

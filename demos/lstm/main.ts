@@ -3,15 +3,16 @@
  * text); between training chunks, samples text one character at a time and
  * draws the input, forget and output gates over a passage as a heat map.
  *
- * Sampling and the heat map run on two copies of the model (weights copied
- * on the GPU before each view): `reader` only ever sees [SAMPLE, 1] batches
- * and `writer` [1, 1], so the trained model's buffers and plan for
- * [seqLen, batch] are never resized or evicted by the views.
+ * The heat map and the sample run on a copy of the model, `reader` (weights
+ * copied on the GPU before each view): its forward over the [SAMPLE, 1]
+ * passage gives the gates, and its `generate` continues the passage with
+ * every character picked on the GPU (one submit, one read-back). The trained
+ * model's buffers and plan for [seqLen, batch] are never resized or evicted
+ * by the views.
  */
 import sonnets from '../../data/sonnets.txt?raw';
 import { SequenceToSequence, type SequenceModelOptions } from '../../src/models/sequence.js';
 import { mulberry32 } from '../../src/nn/init.js';
-import { sampleSoftmax } from '../../src/util.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Tensor } from '../../src/tensor.js';
 import { ChunkedFit } from '../common/train.js';
@@ -161,11 +162,10 @@ async function build(page: DemoPage): Promise<DemoSession> {
   const opts: SequenceModelOptions = { input: 'embedding', inputSize: V, cell: 'lstm', hiddenSize: H, outputSize: V, seed: SEED };
   const model = new SequenceToSequence(rt, opts);
   const reader = new SequenceToSequence(rt, opts);
-  const writer = new SequenceToSequence(rt, opts);
   const at = passageStart(chars);
   const passage = chars.slice(at, at + SAMPLE);
-  const readerX: Tensor = rt.tensor(ids.subarray(at, at + SAMPLE), [SAMPLE, 1], 'lstm.passage');
-  const writerX: Tensor = rt.zeros([1, 1], 'lstm.next');
+  const passageIds = Array.from(ids.subarray(at, at + SAMPLE));
+  const readerX: Tensor = rt.tensor(passageIds, [SAMPLE, 1], 'lstm.passage');
 
   // Random windows of the text; the targets are the inputs shifted by one character.
   const rand = mulberry32(SEED + 6);
@@ -195,27 +195,17 @@ async function build(page: DemoPage): Promise<DemoSession> {
     if (destroyed) return;
     const t0 = performance.now();
     copyWeights(rt, model, reader);
-    copyWeights(rt, model, writer);
-    // The passage in one forward: gates for the heat map, and the state the sample starts from.
-    const r = reader.forward(readerX);
-    const [acts, logits] = await Promise.all([reader.rnn.gateActivations(), r.logits.read()]);
+    // The passage in one forward: gates for the heat map.
+    reader.forward(readerX);
+    const acts = await reader.rnn.gateActivations();
     showGates(acts.names, acts.values, acts.H);
 
+    // Its continuation, sampled on the GPU (seeded by the step: the same weights give the same text).
     const temperature = Number(page.values.temperature);
     const length = Number(page.values.genLength);
-    const u = mulberry32(SEED + atStep);
-    let next = sampleSoftmax(logits.subarray((SAMPLE - 1) * V), temperature, u());
-    const out = [next];
-    let state = { h0: r.h, c0: r.c };
-    while (out.length < length) {
-      writerX.write([next]);
-      const w = writer.forward(writerX, state);
-      state = { h0: w.h, c0: w.c };
-      next = sampleSoftmax(await w.logits.read(), temperature, u());
-      if (destroyed) return;
-      out.push(next);
-    }
-    const text = out.map((i) => vocab[i]!).join('');
+    const [out] = await reader.generate(length, { prime: passageIds, temperature, seed: SEED + atStep });
+    if (destroyed) return;
+    const text = out!.map((i) => vocab[i]!).join('');
     panels.gen.replaceChildren(el('span', 'prime', passage.join('')), el('span', 'cont', text));
     panels.gen.title = `step ${atStep}, temperature ${temperature}`;
     page.setOutput('generated', text);
@@ -279,9 +269,8 @@ async function build(page: DemoPage): Promise<DemoSession> {
       panels.again.disabled = true;
       // After a view still in flight (it stops at its next read).
       void queue.then(() => {
-        for (const m of [model, reader, writer]) m.destroy();
+        for (const m of [model, reader]) m.destroy();
         readerX.destroy();
-        writerX.destroy();
         trainer.destroy();
       });
     },

@@ -5,10 +5,11 @@
  * regress from the last state). Each records forward and backward into the
  * runtime's current step; `modules` lists what an optimizer updates.
  */
-import { fill } from '../ops.js';
+import { fill, gemm, pickTokens } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { Tensor, fmtShape } from '../tensor.js';
-import { Embedding, Linear, type Module } from '../nn/layers.js';
+import { Embedding, Linear, embedLookup, type Module } from '../nn/layers.js';
+import { positiveInt } from '../util.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
 import { type Parameter, childParameters, childState, loadChildren } from '../nn/params.js';
 
@@ -109,6 +110,88 @@ export class SequenceToSequence extends SequenceModel {
     const dOut = this.head.backward(dlogits);
     const { dx } = this.rnn.backward(dOut);
     this.unembed(dx);
+  }
+
+  private scratch = new Map<string, Tensor>();
+
+  /** A tensor of its own for generation (kept between calls; replaced when the shape changes). */
+  private buffer(key: string, shape: number[]): Tensor {
+    const t = this.scratch.get(key);
+    if (t && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+    t?.destroy(); // submits recorded work that may use it first
+    const n = this.rt.zeros(shape, `SequenceToSequence.${key}`);
+    this.scratch.set(key, n);
+    return n;
+  }
+
+  /**
+   * Autoregressive generation for token models (input 'embedding', one
+   * direction), all on the GPU in one submit: the `prime` ids run through the
+   * model (every row of the batch the same), then `n` tokens are picked
+   * (pickTokens: argmax, or a draw from softmax(logits / temperature) seeded
+   * per row and step) and each is fed back as the next input. One read-back
+   * at the end. Returns [batch][n] ids. Uses buffers of its own: training
+   * buffers and plans are untouched (the layer plans (P, batch) and (1, batch)).
+   */
+  async generate(n: number, o: { prime: ArrayLike<number>; mode?: 'sample' | 'argmax'; temperature?: number; seed?: number; batch?: number }): Promise<number[][]> {
+    const where = 'SequenceToSequence.generate';
+    const N = positiveInt(`${where}: n`, n);
+    if (!this.embedding) throw new Error(`${where}: needs a token model (input 'embedding'); this one has input '${this.o.input}'`);
+    if (this.rnn.D !== 1) throw new Error(`${where}: a bidirectional layer cannot generate left to right`);
+    const prime = o?.prime;
+    const V = this.o.inputSize;
+    if (!prime || prime.length < 1) throw new Error(`${where}: prime must hold at least one token id`);
+    for (let i = 0; i < prime.length; i++) {
+      const v = prime[i]!;
+      if (!Number.isInteger(v) || v < 0 || v >= V) throw new Error(`${where}: prime[${i}] must be a token id in 0..${V - 1}, got ${v}`);
+    }
+    if (this.o.outputSize !== V) throw new Error(`${where}: outputs (${this.o.outputSize}) must be the input tokens (${V}) to feed them back`);
+    const B = positiveInt(`${where}: batch`, o.batch ?? 1);
+    const mode = o.mode ?? 'sample';
+    if (mode !== 'sample' && mode !== 'argmax') throw new Error(`${where}: mode must be 'sample' or 'argmax', got '${String(mode)}'`);
+    const temperature = o.temperature ?? 1;
+    if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) {
+      throw new Error(`${where}: temperature must be a finite number > 0, got ${String(o.temperature)}`);
+    }
+    const pick = { mode, temperature, seed: o.seed ?? Math.floor(Math.random() * 2 ** 32) } as const;
+    const { rt } = this;
+    const P = prime.length;
+    const H = this.o.hiddenSize;
+    const E = this.embedding.embeddingDim;
+    const W = this.embedding.params.tensors.weight!;
+    const head = this.head.params.tensors;
+    const ids = this.buffer('primeIds', [P, B]);
+    const embP = this.buffer('primeEmbedded', [P, B, E]);
+    const tok = this.buffer('tokens', [1, B]);
+    const emb1 = this.buffer('embedded', [1, B, E]);
+    const logits = this.buffer('logits', [B, V]);
+    const out = this.buffer('generated', [B, N]);
+    const primeIds = new Float32Array(P * B);
+    for (let t = 0; t < P; t++) primeIds.fill(prime[t]!, t * B, (t + 1) * B);
+    ids.write(primeIds);
+    rt.step(() => {
+      embedLookup(rt, embP, W, ids);
+      let r = this.rnn.forward(embP);
+      for (let t = 0; t < N; t++) {
+        if (t > 0) {
+          embedLookup(rt, emb1, W, tok);
+          // h0 is copied when recorded: the next step may pass this plan's own final state.
+          r = this.rnn.forward(emb1, { h0: r.h, c0: r.c });
+        }
+        const T = r.output.shape[0]!;
+        gemm(rt, logits, r.output.view([B, H], (T - 1) * B * H), head.weight!, { transB: true, bias: head.bias });
+        pickTokens(rt, tok, logits, { ...pick, step: t, out, col: t });
+      }
+    });
+    const got = await out.read();
+    return Array.from({ length: B }, (_, b) => Array.from(got.subarray(b * N, (b + 1) * N)));
+  }
+
+  override destroy(): void {
+    this.rt.submit();
+    for (const t of this.scratch.values()) t.destroy();
+    this.scratch.clear();
+    super.destroy();
   }
 }
 
