@@ -104,9 +104,8 @@ function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
 
 /**
  * Continues `prime` (symbol ids, or normalised values for a time series) by
- * `length` steps: text models and WaveNet generate on the GPU in one
- * submit; a recurrent time-series model feeds each predicted value back from
- * the CPU (a read-back per step).
+ * `length` steps, on the GPU in one submit with one read-back (WaveNet's
+ * fast generation, or SequenceToSequence.generate).
  */
 async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number[], length: number, temperature: number, seed: number): Promise<number[]> {
   const text = isText(c);
@@ -122,23 +121,8 @@ async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number
     prefix.destroy();
     return out;
   }
-  const seq = b.seq!;
-  // Text: the whole loop on the GPU (one submit). A time series feeds each predicted value back from the CPU.
-  if (text) return (await seq.generate(length, { prime, temperature, seed }))[0]!;
-  const x = rt.zeros([1, 1, 1]);
-  let state: { h0?: import('./tensor.js').Tensor; c0?: import('./tensor.js').Tensor } = {};
-  const out: number[] = [];
-  let next = prime[0]!;
-  for (let i = 0; i < prime.length - 1 + length; i++) {
-    x.write([next]);
-    const r = seq.forward(x, state);
-    state = { h0: r.h, c0: r.c };
-    const y = await r.logits.read();
-    next = i + 1 < prime.length ? prime[i + 1]! : y[0]!;
-    if (i + 1 >= prime.length) out.push(next);
-  }
-  x.destroy();
-  return out;
+  // The recurrent models too: every output fed back on the GPU (a token picked, or the value copied).
+  return (await b.seq!.generate(length, { prime, temperature, seed }))[0]!;
 }
 
 /** The first numeric column of a CSV file (a header line is skipped). */

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceToSequence, createRuntime, pcg, unit24, type Runtime } from '../src/index.js';
-import { freshSeed, rng } from './suite/check.js';
+import { expectClose, freshSeed, rng } from './suite/check.js';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -75,9 +75,36 @@ describe('SequenceToSequence.generate', () => {
     });
   }
 
+  it('feature models (dense, GRU): a recursive forecast, each output fed back on the GPU, equals the CPU-driven loop', async () => {
+    const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
+    const r = rng(seed);
+    const I = 2;
+    const model = new SequenceToSequence(rt, { input: 'dense', inputSize: I, cell: 'gru', hiddenSize: H, numLayers: 1, outputSize: I, seed });
+    const prime = Array.from({ length: P * I }, () => r() * 2 - 1);
+    const got = await model.generate(N, { prime, batch: B });
+    // The CPU-driven loop: forward the prime, then one step at a time, reading each output back.
+    const x = rt.tensor(Float32Array.from({ length: P * B * I }, (_, k) => prime[Math.floor(k / (B * I)) * I + (k % I)]!), [P, B, I]);
+    let f = model.forward(x);
+    const want: number[][] = Array.from({ length: B }, () => []);
+    const x1 = rt.zeros([1, B, I]);
+    for (let t = 0; t < N; t++) {
+      const l = await f.logits.read();
+      const T = t === 0 ? P : 1;
+      const last = l.slice((T - 1) * B * I, T * B * I);
+      for (let b = 0; b < B; b++) want[b]!.push(...last.slice(b * I, (b + 1) * I));
+      x1.write(last);
+      f = model.forward(x1, { h0: f.h });
+    }
+    // The same kernels on the same inputs: equal but for the order of f32 sums (row counts differ): 1e-5.
+    for (let b = 0; b < B; b++) expectClose(`row ${b}`, got[b]!, want[b]!, { atol: 1e-5, rtol: 1e-4 }, seed);
+    for (const t of [x, x1]) t.destroy();
+    model.destroy();
+  });
+
   it('refuses what it cannot generate from, before dispatching', async () => {
     const dense = new SequenceToSequence(rt, { input: 'dense', inputSize: 3, cell: 'gru', hiddenSize: 4, outputSize: 3, seed: 1 });
-    await expect(dense.generate(3, { prime: [0] })).rejects.toThrow(/needs a token model \(input 'embedding'\)/);
+    await expect(dense.generate(3, { prime: [0] })).rejects.toThrow(/prime must hold rows of 3 values \(a multiple of 3, at least one row\), got 1/);
+    await expect(dense.generate(3, { prime: [0, NaN, 1] })).rejects.toThrow(/prime\[1\] must be a finite number, got NaN/);
     const tok = new SequenceToSequence(rt, { input: 'embedding', inputSize: 5, cell: 'lstm', hiddenSize: 4, outputSize: 5, seed: 1 });
     rt.submit();
     const dispatches0 = rt.counters.dispatches;

@@ -125,27 +125,41 @@ export class SequenceToSequence extends SequenceModel {
   }
 
   /**
-   * Autoregressive generation for token models (input 'embedding', one
-   * direction), all on the GPU in one submit: the `prime` ids run through the
-   * model (every row of the batch the same), then `n` tokens are picked
-   * (pickTokens: argmax, or a draw from softmax(logits / temperature) seeded
-   * per row and step) and each is fed back as the next input. One read-back
-   * at the end. Returns [batch][n] ids. Uses buffers of its own: training
-   * buffers and plans are untouched (the layer plans (P, batch) and (1, batch)).
+   * Autoregressive generation, all on the GPU in one submit, with one
+   * read-back at the end; the model's training buffers and plans are
+   * untouched (the layer plans (P, batch) and (1, batch); the rest are
+   * buffers of its own). The `prime` runs through the model first (every row
+   * of the batch the same), then each of the `n` outputs becomes the next input:
+   * - token models (input 'embedding', outputs = the tokens): each step's
+   *   token is picked by pickTokens (`mode` 'sample' from softmax(logits /
+   *   temperature), seeded per row and step; or 'argmax'); `prime` holds token
+   *   ids; returns [batch][n] ids;
+   * - feature models (input 'dense', outputSize = inputSize): the output
+   *   vector is copied into the next input (a recursive forecast); `prime`
+   *   holds P rows of inputSize values, time-major; returns [batch][n *
+   *   inputSize] values.
    */
-  async generate(n: number, o: { prime: ArrayLike<number>; mode?: 'sample' | 'argmax'; temperature?: number; seed?: number; batch?: number }): Promise<number[][]> {
+  async generate(
+    n: number,
+    o: { prime: ArrayLike<number>; mode?: 'sample' | 'argmax'; temperature?: number; seed?: number; batch?: number },
+  ): Promise<number[][]> {
     const where = 'SequenceToSequence.generate';
     const N = positiveInt(`${where}: n`, n);
-    if (!this.embedding) throw new Error(`${where}: needs a token model (input 'embedding'); this one has input '${this.o.input}'`);
     if (this.rnn.D !== 1) throw new Error(`${where}: a bidirectional layer cannot generate left to right`);
+    const I = this.o.inputSize;
+    if (this.o.outputSize !== I) throw new Error(`${where}: outputs (${this.o.outputSize}) must match the inputs (${I}) to feed them back`);
     const prime = o?.prime;
-    const V = this.o.inputSize;
-    if (!prime || prime.length < 1) throw new Error(`${where}: prime must hold at least one token id`);
+    const tokens = this.embedding !== null;
+    const width = tokens ? 1 : I;
+    if (!prime || prime.length < width || prime.length % width !== 0) {
+      throw new Error(`${where}: prime must hold ${tokens ? 'at least one token id' : `rows of ${I} values (a multiple of ${I}, at least one row)`}, got ${prime?.length ?? 'none'}`);
+    }
     for (let i = 0; i < prime.length; i++) {
       const v = prime[i]!;
-      if (!Number.isInteger(v) || v < 0 || v >= V) throw new Error(`${where}: prime[${i}] must be a token id in 0..${V - 1}, got ${v}`);
+      if (tokens ? !Number.isInteger(v) || v < 0 || v >= I : !Number.isFinite(v)) {
+        throw new Error(`${where}: prime[${i}] must be ${tokens ? `a token id in 0..${I - 1}` : 'a finite number'}, got ${v}`);
+      }
     }
-    if (this.o.outputSize !== V) throw new Error(`${where}: outputs (${this.o.outputSize}) must be the input tokens (${V}) to feed them back`);
     const B = positiveInt(`${where}: batch`, o.batch ?? 1);
     const mode = o.mode ?? 'sample';
     if (mode !== 'sample' && mode !== 'argmax') throw new Error(`${where}: mode must be 'sample' or 'argmax', got '${String(mode)}'`);
@@ -155,36 +169,43 @@ export class SequenceToSequence extends SequenceModel {
     }
     const pick = { mode, temperature, seed: o.seed ?? Math.floor(Math.random() * 2 ** 32) } as const;
     const { rt } = this;
-    const P = prime.length;
+    const P = prime.length / width;
     const H = this.o.hiddenSize;
-    const E = this.embedding.embeddingDim;
-    const W = this.embedding.params.tensors.weight!;
     const head = this.head.params.tensors;
-    const ids = this.buffer('primeIds', [P, B]);
-    const embP = this.buffer('primeEmbedded', [P, B, E]);
-    const tok = this.buffer('tokens', [1, B]);
-    const emb1 = this.buffer('embedded', [1, B, E]);
-    const logits = this.buffer('logits', [B, V]);
-    const out = this.buffer('generated', [B, N]);
-    const primeIds = new Float32Array(P * B);
-    for (let t = 0; t < P; t++) primeIds.fill(prime[t]!, t * B, (t + 1) * B);
-    ids.write(primeIds);
+    // Inputs as the rnn takes them: the prime [P, B, E or I] and one step [1, B, E or I].
+    const E = this.embedding?.embeddingDim ?? I;
+    const xP = this.buffer('primeInput', [P, B, E]);
+    const x1 = this.buffer('stepInput', [1, B, E]);
+    const ids = tokens ? this.buffer('primeIds', [P, B]) : null;
+    const tok = tokens ? this.buffer('tokens', [1, B]) : null;
+    const y = this.buffer('outputs', [B, I]);
+    // Tokens: [B, N] (pickTokens writes column t); values: [N, B, I] (step t's outputs are contiguous).
+    const out = this.buffer('generated', tokens ? [B, N] : [N, B, I]);
+    const primed = new Float32Array(P * B * width);
+    for (let t = 0; t < P; t++) for (let b = 0; b < B; b++) primed.set(Array.from({ length: width }, (_, k) => prime[t * width + k]!), (t * B + b) * width);
+    (ids ?? xP).write(primed);
+    const W = this.embedding?.params.tensors.weight;
     rt.step(() => {
-      embedLookup(rt, embP, W, ids);
-      let r = this.rnn.forward(embP);
+      if (W) embedLookup(rt, xP, W, ids!);
+      let r = this.rnn.forward(xP);
       for (let t = 0; t < N; t++) {
         if (t > 0) {
-          embedLookup(rt, emb1, W, tok);
+          if (W) embedLookup(rt, x1, W, tok!);
           // h0 is copied when recorded: the next step may pass this plan's own final state.
-          r = this.rnn.forward(emb1, { h0: r.h, c0: r.c });
+          r = this.rnn.forward(x1, { h0: r.h, c0: r.c });
         }
         const T = r.output.shape[0]!;
-        gemm(rt, logits, r.output.view([B, H], (T - 1) * B * H), head.weight!, { transB: true, bias: head.bias });
-        pickTokens(rt, tok, logits, { ...pick, step: t, out, col: t });
+        gemm(rt, y, r.output.view([B, H], (T - 1) * B * H), head.weight!, { transB: true, bias: head.bias });
+        if (tokens) pickTokens(rt, tok!, y, { ...pick, step: t, out, col: t });
+        else {
+          rt.copy(y, out.view([B, I], t * B * I));
+          if (t + 1 < N) rt.copy(y, x1.reshape([B, I]));
+        }
       }
     });
     const got = await out.read();
-    return Array.from({ length: B }, (_, b) => Array.from(got.subarray(b * N, (b + 1) * N)));
+    if (tokens) return Array.from({ length: B }, (_, b) => Array.from(got.subarray(b * N, (b + 1) * N)));
+    return Array.from({ length: B }, (_, b) => Array.from({ length: N * I }, (_, k) => got[(Math.floor(k / I) * B + b) * I + (k % I)]!));
   }
 
   override destroy(): void {
