@@ -9,10 +9,10 @@
  * moments survive pause and resume; lr and clip follow the live controls.
  *
  * All GPU work of a model (training chunks, held-out evaluation, the user's
- * decodes) goes through one queue: decoding is many small steps with a
- * read-back between each, and the encoder's buffers (its final state, which
- * starts the decoder) are shared with training, so a decode must never be
- * interleaved with a training step.
+ * decodes) goes through one queue: a decode (one submit for all its steps,
+ * then one read-back) uses the encoder's buffers (its final state, which
+ * starts the decoder), shared with training, so it must never be interleaved
+ * with a training step while its read-back is pending.
  */
 import { EncoderDecoder } from '../../src/models/seq2seq.js';
 import { mulberry32 } from '../../src/nn/init.js';
