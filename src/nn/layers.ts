@@ -4,15 +4,15 @@
  * into the runtime's current step, and accumulates parameter gradients.
  */
 import type { KernelDesc } from '../kernel.js';
-import { bumpCounter, colSum, dropout, fill, gemm, relu, reluBackward } from '../ops.js';
+import { bumpCounter, colSum, dropout, gemm, relu, reluBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
-import { type Parameter, arenaParameters, childParameters, childState, loadChildren } from './params.js';
+import { Parameterized, type Parameter, childParameters, childState, loadChildren } from './params.js';
 
-/** What every module has: parameters and gradients by PyTorch name. */
-export abstract class Module implements Layer {
+/** A tensor-to-tensor layer with parameters and gradients by PyTorch name. */
+export abstract class Module extends Parameterized implements Layer {
   readonly params: Arena;
   readonly gradients: Arena;
   constructor(
@@ -20,34 +20,13 @@ export abstract class Module implements Layer {
     table: ArenaTable,
     label: string,
   ) {
+    super();
     this.params = rt.arena(table, `${label}.params`);
     this.gradients = rt.arena(table, `${label}.grads`);
   }
 
-  stateDict(): Promise<Record<string, Float32Array>> {
-    return this.params.read();
-  }
-
-  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
-  parameters(): Parameter[] {
-    return arenaParameters(this.params, this.gradients);
-  }
-
-  grads(): Promise<Record<string, Float32Array>> {
-    return this.gradients.read();
-  }
-
-  zeroGrad(): void {
-    fill(this.rt, this.gradients.all, 0);
-  }
-
   abstract forward(x: Tensor): Tensor;
   abstract backward(dy: Tensor): Tensor;
-
-  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    this.params.load(dict, `${this.constructor.name}.loadStateDict`);
-  }
-
 
   destroy(): void {
     this.params.destroy();

@@ -1,3 +1,5 @@
+import { fill } from '../ops.js';
+import type { Runtime } from '../runtime.js';
 import type { Arena, Tensor } from '../tensor.js';
 
 /** A parameter as PyTorch's `named_parameters()` gives it: its name, its values and its gradient, on the GPU. */
@@ -41,5 +43,43 @@ export function loadChildren(children: Record<string, Child>, dict: Record<strin
     const sub: Record<string, StateValue> = {};
     for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
     m.loadStateDict(sub);
+  }
+}
+
+/**
+ * What every layer with parameters shares: a parameter arena and a gradient
+ * arena of one table (PyTorch names), and the state-dict methods over them.
+ * Module (tensor-to-tensor layers), Recurrent and WaveNet build on it.
+ */
+export abstract class Parameterized {
+  abstract readonly rt: Runtime;
+  /** Parameters, by PyTorch `state_dict` name. */
+  abstract readonly params: Arena;
+  /** Gradients, same names and layout as `params`. */
+  abstract readonly gradients: Arena;
+
+  /** Downloads the parameters, by PyTorch name. */
+  stateDict(): Promise<Record<string, Float32Array>> {
+    return this.params.read();
+  }
+
+  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
+  parameters(): Parameter[] {
+    return arenaParameters(this.params, this.gradients);
+  }
+
+  /** Downloads the accumulated gradients, same keys as `stateDict()`. */
+  grads(): Promise<Record<string, Float32Array>> {
+    return this.gradients.read();
+  }
+
+  /** Sets all parameter gradients to zero (one dispatch). */
+  zeroGrad(): void {
+    fill(this.rt, this.gradients.all, 0);
+  }
+
+  /** Loads PyTorch-named tensors; every parameter must be present with its exact shape, and nothing else. */
+  loadStateDict(dict: Record<string, StateValue>): void {
+    this.params.load(dict, `${this.constructor.name}.loadStateDict`);
   }
 }

@@ -17,7 +17,7 @@ import type { Dispatch } from '../scheduler.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape } from '../tensor.js';
 import { positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
-import { type Parameter, arenaParameters } from './params.js';
+import { Parameterized } from './params.js';
 
 export type Cell = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 
@@ -196,7 +196,7 @@ const MAX_PLANS = 4;
  * (PyTorch names and shapes), their gradients in a second with the same
  * table, so optimizers and clipping see each as one flat tensor.
  */
-export abstract class Recurrent {
+export abstract class Recurrent extends Parameterized {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -204,9 +204,7 @@ export abstract class Recurrent {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
-  /** Parameters, by PyTorch `state_dict` name. */
   readonly params: Arena;
-  /** Gradients, same names and layout as `params`. */
   readonly gradients: Arena;
   /** Gates per unit: 1 (RNN), 4 (LSTM), 3 (GRU). */
   readonly G: number;
@@ -230,6 +228,7 @@ export abstract class Recurrent {
     /** GRU only: the reset gate multiplies h before the recurrent product (Keras reset_after=False). */
     protected readonly resetBefore = false,
   ) {
+    super();
     const name = this.constructor.name;
     if (!o || typeof o !== 'object') throw new Error(`${name}: options { inputSize, hiddenSize } are required`);
     this.inputSize = positiveInt(`${name}: inputSize`, o.inputSize);
@@ -316,32 +315,6 @@ export abstract class Recurrent {
     const rand = mulberry32(seed);
     const bound = 1 / Math.sqrt(this.hiddenSize);
     for (const t of Object.values(this.params.tensors)) t.write(uniformInit(rand, t.size, bound));
-  }
-
-  /** Loads PyTorch-named tensors; every parameter must be present with its exact shape, and nothing else. */
-  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    this.params.load(dict, `${this.constructor.name}.loadStateDict`);
-  }
-
-
-  /** Downloads the parameters, by PyTorch name. */
-  stateDict(): Promise<Record<string, Float32Array>> {
-    return this.params.read();
-  }
-
-  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
-  parameters(): Parameter[] {
-    return arenaParameters(this.params, this.gradients);
-  }
-
-  /** Downloads the accumulated gradients, same keys as `stateDict()`. */
-  grads(): Promise<Record<string, Float32Array>> {
-    return this.gradients.read();
-  }
-
-  /** Sets all parameter gradients to zero (one dispatch). */
-  zeroGrad(): void {
-    fill(this.rt, this.gradients.all, 0);
   }
 
   // ------------------------------------------------------------- planning

@@ -11,12 +11,12 @@
  * Training is parallel over time; dispatches per layer are a constant.
  */
 import type { KernelDesc, Params } from '../kernel.js';
-import { axpy, colSum, fill, gemm, relu, reluBackward, swapAxes } from '../ops.js';
+import { axpy, colSum, gemm, relu, reluBackward, swapAxes } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { cdiv, fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
-import { type Parameter, arenaParameters } from './params.js';
+import { Parameterized } from './params.js';
 import { generate, type GenerateOptions } from './wavenet_generate.js';
 
 export interface WaveNetConfig {
@@ -104,7 +104,7 @@ interface Plan {
   forwarded: boolean;
 }
 
-export class WaveNet {
+export class WaveNet extends Parameterized {
   readonly inChannels: number;
   readonly residualChannels: number;
   readonly dilationChannels: number;
@@ -117,9 +117,7 @@ export class WaveNet {
   readonly globalCondition: number;
   /** Dilation of each layer, across stacks. */
   readonly layerDilations: number[];
-  /** Parameters, by PyTorch `state_dict` name. */
   readonly params: Arena;
-  /** Gradients, same names and layout as `params`. */
   readonly gradients: Arena;
   private plan: Plan | null = null;
 
@@ -127,6 +125,7 @@ export class WaveNet {
     readonly rt: Runtime,
     cfg: WaveNetConfig,
   ) {
+    super();
     if (!cfg || typeof cfg !== 'object') throw new Error('WaveNet: a config object is required');
     this.inChannels = positiveInt('WaveNet: inChannels', cfg.inChannels);
     this.residualChannels = positiveInt('WaveNet: residualChannels', cfg.residualChannels);
@@ -187,31 +186,6 @@ export class WaveNet {
       const fanIn = numel(wShape.slice(1));
       t.write(uniformInit(rand, t.size, 1 / Math.sqrt(fanIn)));
     }
-  }
-
-  /** Loads PyTorch-named tensors; every parameter must be present with its exact size, and nothing else. */
-  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    this.params.load(dict, 'WaveNet.loadStateDict');
-  }
-
-
-  /** Downloads the parameters, by PyTorch name. */
-  stateDict(): Promise<Record<string, Float32Array>> {
-    return this.params.read();
-  }
-
-  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
-  parameters(): Parameter[] {
-    return arenaParameters(this.params, this.gradients);
-  }
-
-  /** Downloads the accumulated gradients, same keys as `stateDict()`. */
-  grads(): Promise<Record<string, Float32Array>> {
-    return this.gradients.read();
-  }
-
-  zeroGrad(): void {
-    fill(this.rt, this.gradients.all, 0);
   }
 
   private planFor(B: number, T: number): Plan {
