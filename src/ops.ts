@@ -440,14 +440,14 @@ export function unit24(v: number): number {
 
 // ------------------------------------------------------------ token picking
 
-const PICK_WG = 64;
+const PICK_WG = 64; // invocations per row (a power of two)
 const pickScratch = new WeakMap<Runtime, Tensor>();
 const pickDesc: KernelDesc = {
   name: 'pick_tokens',
   shader: 'sampling',
   entry: 'pick_tokens',
   overrides: { WG: PICK_WG },
-  grid: (p) => [cdiv(p.B!, PICK_WG)],
+  grid: (p) => fold(p.B!),
   extents: (p) => ({ logits: p.B! * p.V!, tokens: p.B!, out: (p.B! - 1) * p.ldOut! + 1 }),
 };
 
