@@ -11,28 +11,15 @@
  *
  *   node bench/generate-node.mjs [--runs 5] [--tokens 200] [--json FILE]
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { arg, loadLib, median } from './node-common.mjs';
 
-const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-if (!existsSync(dist)) {
-  console.error('bench/generate-node.mjs: dist/index.js is missing: run `npm run build:lib` first');
-  process.exit(2);
-}
-const lib = await import(dist);
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
+const lib = await loadLib('bench/generate-node.mjs');
 const runs = Math.max(1, Number(arg('runs', 5)));
 const n = Math.max(1, Number(arg('tokens', 200)));
 const jsonFile = arg('json', fileURLToPath(new URL('./results/generate.json', import.meta.url)));
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const rt = await lib.createRuntime({ quiet: true });
 const V = 65;

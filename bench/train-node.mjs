@@ -11,31 +11,17 @@
  * Weights: each model's own seeded initialisation (no TF.js here); the first
  * loss is printed as a sanity check.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { arg, loadLib, median } from './node-common.mjs';
 import { MODELS, makeTrainer } from './train-models.js';
 
-const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-if (!existsSync(dist)) {
-  console.error('bench/train-node.mjs: dist/index.js is missing: run `npm run build:lib` first');
-  process.exit(2);
-}
-const lib = await import(dist);
+const lib = await loadLib('bench/train-node.mjs');
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const steps = Math.max(1, Number(arg('steps', 9)));
 const warmup = Math.max(1, Number(arg('warmup', 2)));
 const only = arg('only', null);
 const jsonFile = arg('json', null);
 
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const rt = await lib.createRuntime({ quiet: true });
 const info = rt.adapterInfo;
