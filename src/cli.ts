@@ -57,6 +57,8 @@ interface ModelConfig {
   layers: number;
   /** Text models: the symbols; time-series models: empty. */
   vocab: string[];
+  /** Text models: the embedding width (default min(64, hidden); the LSTM demo page saves its own). */
+  embedding?: number;
   /** Time-series models: the normalisation of the values. */
   mean?: number;
   std?: number;
@@ -92,7 +94,7 @@ function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
   const seq = new SequenceToSequence(rt, {
     input: isText(c) ? 'embedding' : 'dense',
     inputSize: V,
-    embeddingDim: Math.min(64, c.hidden),
+    embeddingDim: c.embedding ?? Math.min(64, c.hidden),
     cell: c.arch,
     hiddenSize: c.hidden,
     numLayers: c.layers,
@@ -243,6 +245,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
       'charmodel.layers': String(cfg.layers),
       'charmodel.vocab': JSON.stringify(cfg.vocab),
     };
+    if (isText(cfg)) metadata['charmodel.embedding'] = String(cfg.embedding ?? Math.min(64, cfg.hidden));
     if (!isText(cfg)) Object.assign(metadata, { 'charmodel.mean': String(cfg.mean), 'charmodel.std': String(cfg.std) });
     await fs.writeFile(o.out as string, await saveCheckpoint(built.model, optimizers, { step: startStep + res.steps, metadata }));
     console.log(`saved ${String(o.out)}`);
@@ -380,6 +383,7 @@ function readConfig(bytes: Uint8Array, path: string): { cfg: ModelConfig; tensor
     layers: Number(m['charmodel.layers']),
     vocab: JSON.parse(m['charmodel.vocab'] ?? '[]') as string[],
   };
+  if (m['charmodel.embedding'] !== undefined) cfg.embedding = Number(m['charmodel.embedding']);
   if (m['charmodel.mean'] !== undefined) {
     cfg.mean = Number(m['charmodel.mean']);
     cfg.std = Number(m['charmodel.std']);

@@ -17,6 +17,7 @@
  * attributes on <body> (data-status, data-step, data-first-loss, data-last-loss).
  */
 import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { downloadCheckpoint } from '../../src/train/checkpoint.js';
 import { LinePlot, type SeriesSpec } from './plot.js';
 import './style.css';
 
@@ -72,6 +73,8 @@ export interface DemoSession {
   view?(step: number): Promise<void>;
   /** A live control changed. */
   update?(values: Values): void;
+  /** A checkpoint of the model after `step` steps (safetensors, PyTorch names): enables the Download button. */
+  checkpoint?(step: number): Promise<{ bytes: Uint8Array; filename: string }>;
   destroy(): void;
 }
 
@@ -137,7 +140,9 @@ export class DemoPage {
   private readonly statusEl: HTMLElement;
   private readonly statsEl: HTMLElement;
   private readonly errorEl: HTMLElement;
-  private readonly buttons: Record<'start' | 'pause' | 'reset', HTMLButtonElement>;
+  private readonly buttons: Record<'start' | 'pause' | 'reset' | 'download', HTMLButtonElement>;
+  /** The bytes of the last checkpoint downloaded (for tests and the console). */
+  lastCheckpoint: Uint8Array | null = null;
   private readonly controlsEl: HTMLElement;
   private lossPlot!: LinePlot;
   private session: DemoSession | null = null;
@@ -174,12 +179,14 @@ export class DemoPage {
       start: el('button', { id: 'start', disabled: '' }, 'Start'),
       pause: el('button', { id: 'pause', disabled: '' }, 'Pause'),
       reset: el('button', { id: 'reset', disabled: '' }, 'Reset'),
+      download: el('button', { id: 'download', disabled: '', hidden: '', title: 'The trained weights as safetensors, under PyTorch names' }, 'Download checkpoint'),
     };
+    this.buttons.download.onclick = () => void this.download();
     this.buttons.start.onclick = () => this.start();
     this.buttons.pause.onclick = () => void this.pause();
     this.buttons.reset.onclick = () => void this.reset();
     this.statsEl = el('div', { class: 'stats' });
-    bar.append(this.buttons.start, this.buttons.pause, this.buttons.reset, this.statsEl);
+    bar.append(this.buttons.start, this.buttons.pause, this.buttons.reset, this.buttons.download, this.statsEl);
     this.controlsEl = el('form', { class: 'controls' });
     this.controlsEl.onsubmit = (e) => e.preventDefault();
     this.main = el('main');
@@ -392,6 +399,23 @@ export class DemoPage {
     this.buttons.start.disabled = !ready || st === 'training';
     this.buttons.pause.disabled = st !== 'training';
     this.buttons.reset.disabled = !ready;
+    const canSave = !!this.session?.checkpoint;
+    this.buttons.download.hidden = !canSave;
+    this.buttons.download.disabled = !canSave || !ready || st === 'training';
+  }
+
+  /** Saves the session's checkpoint through the browser's download (paused or done). */
+  private async download(): Promise<void> {
+    const s = this.session;
+    if (!s?.checkpoint || this.running) return;
+    try {
+      const { bytes, filename } = await s.checkpoint(this.state.step);
+      this.lastCheckpoint = bytes;
+      downloadCheckpoint(bytes, filename);
+      this.setOutput('download', { filename, bytes: bytes.length, step: this.state.step });
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   private noWebGPU(why: string): void {

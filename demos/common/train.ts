@@ -7,6 +7,7 @@
  */
 import { fit, type TrainData, type Trainable } from '../../src/train/fit.js';
 import { Adam, type Optimizer } from '../../src/train/optim.js';
+import { saveCheckpoint, type CheckpointModel } from '../../src/train/checkpoint.js';
 import type { LossPoint, Values } from './shell.js';
 
 export interface ChunkedFitOptions {
@@ -34,6 +35,11 @@ export class ChunkedFit {
   update(v: Values): void {
     if (typeof v.lr === 'number' && v.lr > 0) for (const opt of this.optimizers) opt.lr = v.lr;
     if (typeof v.clip === 'number') this.clip = v.clip > 0 ? v.clip : undefined;
+  }
+
+  /** A safetensors checkpoint of `model` (the one trained here): parameters under PyTorch names, the optimizers' state, the step and `metadata`. */
+  checkpoint(model: CheckpointModel, step: number, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+    return saveCheckpoint(model, this.optimizers, { step, metadata });
   }
 
   /** Frees the optimizers' buffers (the model is the page's to free). */

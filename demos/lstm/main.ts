@@ -263,6 +263,17 @@ async function build(page: DemoPage): Promise<DemoSession> {
     },
     view: queued,
     update: (vals) => trainer.update(vals),
+    // The metadata `webgpu-rnn sample --checkpoint FILE` reads: the page's model samples from the command line too.
+    checkpoint: async (atStep) => ({
+      bytes: await trainer.checkpoint(model, atStep, {
+        'charmodel.arch': 'lstm',
+        'charmodel.hidden': String(H),
+        'charmodel.layers': '1',
+        'charmodel.vocab': JSON.stringify(vocab),
+        'charmodel.embedding': String(opts.embeddingDim ?? H),
+      }),
+      filename: `lstm-char-step${atStep}.safetensors`,
+    }),
     destroy() {
       destroyed = true;
       current = null;

@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { DemoCheck } from './types.js';
+import { decodeSafetensors } from '../../src/io/safetensors.js';
 
 const GEN = 100;
 
@@ -48,7 +49,7 @@ export default {
     }
   },
   /** A text too short gets a message; a longer one is trained on after reset (its characters only). */
-  async interact(page: Page) {
+  async interact(page: Page, state) {
     const setText = (text: string) =>
       page.evaluate((t) => {
         const area = document.querySelector<HTMLTextAreaElement>('textarea[name=text]')!;
@@ -57,6 +58,26 @@ export default {
         area.dispatchEvent(new Event('change', { bubbles: true }));
       }, text);
     const note = () => page.$eval('.lstm-note', (e) => e.textContent ?? '');
+
+    // Download checkpoint: a safetensors file with the PyTorch names and the metadata the CLI's `sample` reads.
+    await page.click('#download');
+    await page.waitForFunction('window.__demo.output.download !== undefined', { timeout: 30_000, polling: 100 });
+    const b64 = (await page.evaluate(`(() => {
+      const b = window.__demoPage.lastCheckpoint;
+      let s = '';
+      for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+      return btoa(s);
+    })()`)) as string;
+    const file = decodeSafetensors(new Uint8Array(Buffer.from(b64, 'base64')));
+    const V = String(state.output.vocab).length;
+    expect(file.metadata['charmodel.arch']).toBe('lstm');
+    expect(JSON.parse(file.metadata['charmodel.vocab']!).join('')).toBe(state.output.vocab);
+    expect(file.metadata['charmodel.embedding']).toBe('64');
+    expect(file.tensors['embedding.weight']!.shape).toEqual([V, 64]);
+    expect(file.tensors['rnn.weight_hh_l0']!.shape).toEqual([4 * 64, 64]);
+    expect(file.tensors['head.weight']!.shape).toEqual([V, 64]);
+    expect(Object.keys(file.tensors).some((k) => k.startsWith('optimizer.'))).toBe(true);
+
     await setText('too short');
     expect(await note()).toMatch(/too short/);
 
