@@ -235,6 +235,17 @@ part.</p>`,
       train: (from, n) => trainer.train(from, n),
       view,
       update: (vals) => trainer.update(vals),
+      checkpoint: async (atStep) => ({
+        bytes: await trainer.checkpoint(model, atStep, {
+          'demo.series': series.name,
+          'demo.target': target,
+          'demo.window': String(T),
+          // The inputs and outputs are (value - mean) / std of what the network sees (monthly changes or levels).
+          'demo.mean': String(data.mean),
+          'demo.std': String(data.std),
+        }),
+        filename: `gru-forecast-step${atStep}.safetensors`,
+      }),
       destroy() {
         for (const t of own) t.destroy();
         trainer.destroy();

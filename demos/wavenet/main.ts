@@ -290,6 +290,16 @@ the end.</p>`,
     return {
       train: (from, n) => trainer.train(from, n),
       update: (vals) => trainer.update(vals),
+      checkpoint: async (atStep) => ({
+        // The WaveNet's parameters under their PyTorch names (wavenet.*), its Adam state, and the audio settings.
+        bytes: await trainer.checkpoint({ modules: { wavenet: net } }, atStep, {
+          'demo.sampleRate': String(wf.sampleRate),
+          'demo.muLawClasses': String(Q),
+          'demo.dilations': JSON.stringify(cfg.dilations),
+          'demo.stacks': String(cfg.stacks),
+        }),
+        filename: `wavenet-step${atStep}.safetensors`,
+      }),
       view: (step) => generate(step),
       destroy: () => {
         generateNow = null;

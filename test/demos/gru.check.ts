@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import type { DemoState } from '../../demos/common/shell.js';
 import type { DemoCheck } from './types.js';
+import { downloadFromPage } from './download.js';
 
 interface GateStats {
   mean: number;
@@ -50,6 +51,10 @@ export default {
     expect(o.oneStepRmse as number).toBeLessThan(o.lastValueRmse as number);
   },
   async interact(page) {
+    // The checkpoint: the GRU under PyTorch names, with the normalisation needed to use it.
+    const file = await downloadFromPage(page);
+    expect(file.tensors['rnn.weight_hh_l0']?.shape).toEqual([3 * 32, 32]);
+    expect(Number.isFinite(Number(file.metadata['demo.std']))).toBe(true);
     // Switch to the synthetic series, reset, train a few steps, pause: the page forecasts the new series.
     await page.select('select[name=series]', 'synthetic');
     await page.click('#reset');

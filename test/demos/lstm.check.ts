@@ -7,7 +7,7 @@
 import { expect } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { DemoCheck } from './types.js';
-import { decodeSafetensors } from '../../src/io/safetensors.js';
+import { downloadFromPage } from './download.js';
 
 const GEN = 100;
 
@@ -60,15 +60,7 @@ export default {
     const note = () => page.$eval('.lstm-note', (e) => e.textContent ?? '');
 
     // Download checkpoint: a safetensors file with the PyTorch names and the metadata the CLI's `sample` reads.
-    await page.click('#download');
-    await page.waitForFunction('window.__demo.output.download !== undefined', { timeout: 30_000, polling: 100 });
-    const b64 = (await page.evaluate(`(() => {
-      const b = window.__demoPage.lastCheckpoint;
-      let s = '';
-      for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
-      return btoa(s);
-    })()`)) as string;
-    const file = decodeSafetensors(new Uint8Array(Buffer.from(b64, 'base64')));
+    const file = await downloadFromPage(page);
     const V = String(state.output.vocab).length;
     expect(file.metadata['charmodel.arch']).toBe('lstm');
     expect(JSON.parse(file.metadata['charmodel.vocab']!).join('')).toBe(state.output.vocab);

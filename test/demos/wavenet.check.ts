@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { DemoCheck } from './types.js';
+import { downloadFromPage } from './download.js';
 
 // Small for SwiftShader: 16 channels, 2 stacks of dilations 1, 2, 4, 8, batch 4 of 256 samples; 1000 generated.
 const STACKS = 2;
@@ -43,6 +44,11 @@ export default {
     expect(a.duration).toBeCloseTo(GEN / rate, 6);
   },
   async interact(page, state) {
+    // The checkpoint: the WaveNet's parameters under PyTorch names (Conv1d weights [out, in, kernel]) and Adam's state.
+    const file = await downloadFromPage(page);
+    expect(file.tensors['wavenet.input.weight']?.shape).toEqual([16, 1, 1]);
+    expect(Object.keys(file.tensors).some((k) => k.startsWith('optimizer.'))).toBe(true);
+    expect(file.metadata['demo.muLawClasses']).toBe('256');
     const count = () => page.$$eval('#wavenet-diagram circle.input.rf', (els) => els.length);
     expect(await count()).toBe(RF);
     // An early output sees only the inputs from time 0 to itself (the rest is zero padding).
