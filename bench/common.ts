@@ -1,5 +1,6 @@
 /** Helpers shared by the benchmark pages (bench/*.ts). */
 import type * as TF from '@tensorflow/tfjs';
+import { createRuntime, type Runtime } from '../src/index.js';
 
 /** What bench/counters.js counts on the page: every WebGPU user's dispatches, submits and allocations. */
 export interface GpuCount {
@@ -195,4 +196,46 @@ export function tfWaveNetLoss(
     const y = tf.add(tf.matMul(tf.relu(u) as TF.Tensor2D, V.H2!), V.b2!);
     return tf.losses.softmaxCrossEntropy(labels, y) as TF.Scalar;
   };
+}
+
+/** What a benchmark page leaves for bench/run.js to read (__gpuCount is installed by its .html). */
+export interface BenchPage<R> {
+  __adapter?: Record<string, unknown>;
+  __results?: R;
+  __done?: boolean;
+  __gpuCount?: GpuCount;
+}
+
+export const benchPage = <R>(): BenchPage<R> => window as unknown as BenchPage<R>;
+
+/** A line on the page's log and the console. */
+export function say(s: string): void {
+  document.getElementById('log')!.textContent += s + '\n';
+  console.log(s);
+}
+
+/**
+ * What every benchmark page does first: checks that its .html installed the
+ * WebGPU call counters (unless `counters: false`), opens our runtime (its adapter recorded for run.js),
+ * and puts TF.js on its webgpu backend with every op on the GPU.
+ */
+export async function startBench(html: string, tf: typeof TF, o: { counters?: boolean } = {}): Promise<{ rt: Runtime; info: GPUAdapterInfo }> {
+  const page = benchPage<unknown>();
+  if ((o.counters ?? true) && !page.__gpuCount) throw new Error(`${html} did not install the WebGPU call counters`);
+  const rt = await createRuntime({ quiet: true });
+  const info = rt.adapterInfo;
+  page.__adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, isCpu: rt.isCpu };
+  tf.env().set('WEBGPU_CPU_FORWARD', false); // every op on the GPU, however small
+  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend failed to initialise');
+  await tf.ready();
+  return { rt, info };
+}
+
+/** Runs a page's main: a failure is logged as an error, and __done is set either way. */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main()
+    .catch((e) => console.error(`${name} bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
+    .finally(() => {
+      benchPage<unknown>().__done = true;
+    });
 }

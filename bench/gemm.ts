@@ -15,8 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { createRuntime, gemmDispatch, type Runtime } from '../src/index.js';
-import { randomData, type TfWebGPUBackend, tfFinish } from './common.js';
+import { gemmDispatch, type Runtime } from '../src/index.js';
+import { benchPage, randomData, runBench, say, startBench, type TfWebGPUBackend, tfFinish } from './common.js';
 
 interface Shape {
   label: string;
@@ -57,22 +57,12 @@ export interface GemmRow {
   maxDiff: number;
 }
 
-/** What the page leaves for bench/run.js to read. */
-const page = window as unknown as {
-  __adapter?: Record<string, unknown>;
-  __results?: { rows: GemmRow[]; settings: Record<string, unknown> };
-  __done?: boolean;
-};
+const page = benchPage<{ rows: GemmRow[]; settings: Record<string, unknown> }>();
 
 const params = new URLSearchParams(location.search);
 const minMs = Number(params.get('minMs') ?? 400);
 const rounds = Number(params.get('rounds') ?? 3);
 const only = params.get('only');
-const out = document.getElementById('log')!;
-const say = (s: string) => {
-  out.textContent += s + '\n';
-  console.log(s);
-};
 
 type Round = (n: number) => Promise<void>;
 
@@ -176,13 +166,7 @@ async function benchShape(rt: Runtime, s: Shape): Promise<GemmRow> {
 }
 
 async function main(): Promise<void> {
-  const rt = await createRuntime({ quiet: true });
-  const info = rt.adapterInfo;
-  page.__adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, isCpu: rt.isCpu };
-  // Every matMul on the GPU, however small its inputs.
-  tf.env().set('WEBGPU_CPU_FORWARD', false);
-  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend failed to initialise');
-  await tf.ready();
+  const { rt, info } = await startBench('gemm.html', tf, { counters: false });
   say(`adapter ${info.vendor} ${info.architecture}; tf ${tf.version.tfjs} backend ${tf.getBackend()}; minMs ${minMs}, rounds ${rounds}`);
   const rows: GemmRow[] = [];
   for (const s of SHAPES) {
@@ -193,8 +177,4 @@ async function main(): Promise<void> {
   rt.destroy();
 }
 
-main()
-  .catch((e) => console.error(`gemm bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-  .finally(() => {
-    page.__done = true;
-  });
+runBench('gemm', main);

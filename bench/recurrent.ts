@@ -37,7 +37,6 @@ import {
   axpy,
   colSum,
   copy,
-  createRuntime,
   fromTfjsWeights,
   gemmDispatch,
   scale,
@@ -48,7 +47,7 @@ import {
   type Runtime,
   type Tensor,
 } from '../src/index.js';
-import { type GpuCount, randomData, relErr, type Stats, type TfWebGPUBackend, tfFinish, timeSteps, toBatchFirst } from './common.js';
+import { randomData, relErr, type Stats, type TfWebGPUBackend, tfFinish, timeSteps, toBatchFirst, benchPage, runBench, say, startBench } from './common.js';
 
 const B = 32;
 const T = 64;
@@ -56,24 +55,13 @@ const I = 32;
 const H = 128;
 const N = T * B; // loss elements (one output per step and row)
 
-/** What the page leaves for bench/run.js to read; __gpuCount is set by recurrent.html. */
-const page = window as unknown as {
-  __adapter?: Record<string, unknown>;
-  __results?: { rows: RecurrentRow[]; checks: Check[]; settings: Record<string, unknown> };
-  __done?: boolean;
-  __gpuCount?: GpuCount;
-};
+const page = benchPage<{ rows: RecurrentRow[]; checks: Check[]; settings: Record<string, unknown> }>();
 
 const params = new URLSearchParams(location.search);
 const steps = Number(params.get('steps') ?? 15);
 const tfSteps = Number(params.get('tfSteps') ?? 5);
 const warmup = Math.max(2, Number(params.get('warmup') ?? 2));
 const only = params.get('only');
-const log = document.getElementById('log')!;
-const say = (s: string) => {
-  log.textContent += s + '\n';
-  console.log(s);
-};
 
 export interface PathStats extends Stats {
   /** Dispatches as counted by our own rt.step counters (ours only). */
@@ -287,13 +275,7 @@ async function benchModel(rt: Runtime, m: Model, data: Data, checks: Check[]): P
 }
 
 async function main(): Promise<void> {
-  if (!page.__gpuCount) throw new Error('recurrent.html did not install the WebGPU call counters');
-  const rt = await createRuntime({ quiet: true });
-  const info = rt.adapterInfo;
-  page.__adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, isCpu: rt.isCpu };
-  tf.env().set('WEBGPU_CPU_FORWARD', false); // every op on the GPU, however small
-  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend failed to initialise');
-  await tf.ready();
+  const { rt, info } = await startBench('recurrent.html', tf);
   say(
     `adapter ${info.vendor} ${info.architecture}; tf ${tf.version.tfjs} backend ${tf.getBackend()}; ` +
       `B=${B} T=${T} I=${I} H=${H}; ours median of ${steps} steps, tf.js median of ${tfSteps}, after ${warmup} warm-up steps`,
@@ -310,8 +292,4 @@ async function main(): Promise<void> {
   rt.destroy();
 }
 
-main()
-  .catch((e) => console.error(`recurrent bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-  .finally(() => {
-    page.__done = true;
-  });
+runBench('recurrent', main);

@@ -40,16 +40,11 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as lib from '../src/index.js';
-import { createRuntime, fromTfjsWeights, type KerasLayerKind, type Runtime } from '../src/index.js';
-import { type GpuCount, type Stats, type TfWebGPUBackend, tfFinish, tfWaveNetLoss, timeSteps, toBatchFirst, wavenetToTfLayout } from './common.js';
+import { fromTfjsWeights, type KerasLayerKind, type Runtime } from '../src/index.js';
+import { type Stats, type TfWebGPUBackend, tfFinish, tfWaveNetLoss, timeSteps, toBatchFirst, wavenetToTfLayout, benchPage, runBench, say, startBench } from './common.js';
 import { EPS, LR, MAX_NORM, MODELS, REC, WN, recurrentData, recurrentTrainer, wavenetData, wavenetTrainer, type Cell, type StateDict, type Trainer } from './train-models.js';
 
-const page = window as unknown as {
-  __adapter?: Record<string, unknown>;
-  __results?: { rows: TrainRow[]; checks: Check[]; settings: Record<string, unknown> };
-  __done?: boolean;
-  __gpuCount?: GpuCount;
-};
+const page = benchPage<{ rows: TrainRow[]; checks: Check[]; settings: Record<string, unknown> }>();
 
 const params = new URLSearchParams(location.search);
 const steps = Math.max(3, Number(params.get('steps') ?? 9));
@@ -57,11 +52,6 @@ const tfSteps = Math.max(1, Number(params.get('tfSteps') ?? 3));
 const warmup = Math.max(0, Number(params.get('warmup') ?? 1)); // after the 3 checked steps
 const only = params.get('only');
 const CHECK_STEPS = 3;
-const log = document.getElementById('log')!;
-const say = (s: string) => {
-  log.textContent += s + '\n';
-  console.log(s);
-};
 
 export interface TrainRow {
   model: string;
@@ -243,13 +233,7 @@ async function benchModel(rt: Runtime, name: string, cell: Cell, checks: Check[]
 }
 
 async function main(): Promise<void> {
-  if (!page.__gpuCount) throw new Error('train.html did not install the WebGPU call counters');
-  const rt = await createRuntime({ quiet: true });
-  const info = rt.adapterInfo;
-  page.__adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, isCpu: rt.isCpu };
-  tf.env().set('WEBGPU_CPU_FORWARD', false); // every op on the GPU, however small
-  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend failed to initialise');
-  await tf.ready();
+  const { rt, info } = await startBench('train.html', tf);
   say(
     `adapter ${info.vendor} ${info.architecture}; tf ${tf.version.tfjs} backend ${tf.getBackend()}; ` +
       `ours median of ${steps} steps, tf.js of ${tfSteps}, after ${CHECK_STEPS} checked + ${warmup} warm-up steps`,
@@ -266,8 +250,4 @@ async function main(): Promise<void> {
   rt.destroy();
 }
 
-main()
-  .catch((e) => console.error(`train bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-  .finally(() => {
-    page.__done = true;
-  });
+runBench('train', main);

@@ -39,8 +39,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { CrossEntropyLoss, WaveNet, createRuntime, muLawDecode, receptiveField, type Runtime, type Tensor } from '../src/index.js';
-import { type GpuCount, gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish, tfWaveNetLoss, timeSteps, wavenetToTfLayout } from './common.js';
+import { CrossEntropyLoss, WaveNet, muLawDecode, receptiveField, type Runtime, type Tensor } from '../src/index.js';
+import { gpuCount, randomData, median, relErr, type TfWebGPUBackend, tfFinish, tfWaveNetLoss, timeSteps, wavenetToTfLayout, benchPage, runBench, say, startBench } from './common.js';
 
 const B = 16;
 const T = 256;
@@ -51,13 +51,7 @@ const STACKS = 2;
 const KS = 2;
 const N = B * T;
 
-/** What the page leaves for bench/run.js to read; __gpuCount is set by wavenet.html. */
-const page = window as unknown as {
-  __adapter?: Record<string, unknown>;
-  __results?: { rows: Row[]; checks: Record<string, unknown>; settings: Record<string, unknown> };
-  __done?: boolean;
-  __gpuCount?: GpuCount;
-};
+const page = benchPage<{ rows: Row[]; checks: Record<string, unknown>; settings: Record<string, unknown> }>();
 
 const params = new URLSearchParams(location.search);
 const steps = Math.max(5, Number(params.get('steps') ?? 7));
@@ -69,11 +63,6 @@ const naiveN = Number(params.get('naiveN') ?? 60);
 const chunk = Number(params.get('chunk') ?? 256);
 const stackList = (params.get('stacks') ?? '1,2,4').split(',').map(Number);
 const only = params.get('only');
-const log = document.getElementById('log')!;
-const say = (s: string) => {
-  log.textContent += s + '\n';
-  console.log(s);
-};
 
 /** One line of the table: ours vs a baseline (TF.js for training, naive generation). */
 export interface Row {
@@ -318,13 +307,7 @@ async function benchGenerate(rt: Runtime, stacks: number, checks: Record<string,
 }
 
 async function main(): Promise<void> {
-  if (!page.__gpuCount) throw new Error('wavenet.html did not install the WebGPU call counters');
-  const rt = await createRuntime({ quiet: true });
-  const info = rt.adapterInfo;
-  page.__adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, isCpu: rt.isCpu };
-  tf.env().set('WEBGPU_CPU_FORWARD', false); // every op on the GPU, however small
-  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend failed to initialise');
-  await tf.ready();
+  const { rt, info } = await startBench('wavenet.html', tf);
   say(
     `adapter ${info.vendor} ${info.architecture}; tf ${tf.version.tfjs} backend ${tf.getBackend()}; train B=${B} T=${T} channels ${CH} ` +
       `dilations [${DIL}] x ${STACKS}; ours median of ${steps}, tf.js of ${tfSteps}, after ${warmup} warm-up; generation ${genN} fast / ${naiveN} naive samples, chunk ${chunk}`,
@@ -350,8 +333,4 @@ async function main(): Promise<void> {
   rt.destroy();
 }
 
-main()
-  .catch((e) => console.error(`wavenet bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-  .finally(() => {
-    page.__done = true;
-  });
+runBench('wavenet', main);

@@ -56,8 +56,9 @@ interface Opened {
 }
 
 /** Opens a page, collecting console errors and warnings, page errors and failed requests. */
-async function open(b: Browser, path: string): Promise<Opened> {
+async function open(b: Browser, path: string, o: { beforeLoad?: string } = {}): Promise<Opened> {
   const page = await b.newPage();
+  if (o.beforeLoad) await page.evaluateOnNewDocument(o.beforeLoad);
   await page.setViewport({ width: 1280, height: 900 });
   const problems: string[] = [];
   page.on('console', (m) => {
@@ -173,15 +174,8 @@ describe('demo pages without WebGPU', () => {
   });
 
   it('say so too in a browser that has no navigator.gpu at all', async () => {
-    const page = await browser!.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warn') problems.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e instanceof Error ? e.message : String(e)}`));
     // As in a browser without WebGPU: the property does not exist.
-    await page.evaluateOnNewDocument('delete Navigator.prototype.gpu');
-    await page.goto(`${url}/${checks[0]?.id ?? 'rnn'}/`, { waitUntil: 'load', timeout: 60_000 });
+    const { page, problems } = await open(browser!, `${checks[0]?.id ?? 'rnn'}/`, { beforeLoad: 'delete Navigator.prototype.gpu' });
     await page.waitForFunction('window.__done === true', { timeout: 60_000, polling: 250 });
     const state = (await page.evaluate('window.__results')) as DemoState;
     const text = await page.$eval('#no-webgpu', (e) => e.textContent ?? '');

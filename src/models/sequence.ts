@@ -11,7 +11,7 @@ import { Tensor, fmtShape } from '../tensor.js';
 import { Embedding, Linear, embedLookup, type Module } from '../nn/layers.js';
 import { positiveInt } from '../util.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
-import { type Parameter, childParameters, childState, loadChildren } from '../nn/params.js';
+import { Composite } from './composite.js';
 
 export interface SequenceModelOptions {
   /** `'embedding'`: inputs are token ids [T, B] (vocab = inputSize); `'dense'`: features [T, B, inputSize]. */
@@ -30,15 +30,16 @@ export interface SequenceModelOptions {
 }
 
 /** The recurrent core shared by the models; everything with parameters, for optimizers and checkpoints. */
-abstract class SequenceModel {
+abstract class SequenceModel extends Composite {
   readonly embedding: Embedding | null;
   readonly rnn: Recurrent;
   readonly head: Linear;
 
   constructor(
-    readonly rt: Runtime,
+    rt: Runtime,
     readonly o: SequenceModelOptions,
   ) {
+    super(rt);
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
     const E = o.input === 'embedding' ? (o.embeddingDim ?? o.hiddenSize) : o.inputSize;
     this.embedding = o.input === 'embedding' ? new Embedding(rt, { numEmbeddings: o.inputSize, embeddingDim: E, seed: seed + 1 }) : null;
@@ -52,32 +53,6 @@ abstract class SequenceModel {
     return { ...(this.embedding ? { embedding: this.embedding } : {}), rnn: this.rnn, head: this.head };
   }
 
-  zeroGrad(): void {
-    for (const m of Object.values(this.modules)) m.zeroGrad();
-  }
-
-  /** All parameters under `prefix.name` (PyTorch's naming of submodules). */
-  stateDict(): Promise<Record<string, Float32Array>> {
-    return childState(this.modules);
-  }
-
-
-  /** Accumulated gradients, same keys as `stateDict()`. */
-  grads(): Promise<Record<string, Float32Array>> {
-    return childState(this.modules, 'grads');
-  }
-
-
-  /** Name, values and gradient of every parameter (PyTorch's named_parameters). */
-  parameters(): Parameter[] {
-    return childParameters(this.modules);
-  }
-
-  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    loadChildren(this.modules, dict, `${this.constructor.name}.loadStateDict`);
-  }
-
-
   protected embed(x: Tensor): Tensor {
     const name = `${this.constructor.name}.forward`;
     if (this.embedding) {
@@ -90,10 +65,6 @@ abstract class SequenceModel {
 
   protected unembed(dx: Tensor): void {
     if (this.embedding) this.embedding.backward(dx);
-  }
-
-  destroy(): void {
-    for (const m of Object.values(this.modules)) m.destroy();
   }
 }
 
@@ -110,18 +81,6 @@ export class SequenceToSequence extends SequenceModel {
     const dOut = this.head.backward(dlogits);
     const { dx } = this.rnn.backward(dOut);
     this.unembed(dx);
-  }
-
-  private scratch = new Map<string, Tensor>();
-
-  /** A tensor of its own for generation (kept between calls; replaced when the shape changes). */
-  private buffer(key: string, shape: number[]): Tensor {
-    const t = this.scratch.get(key);
-    if (t && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
-    t?.destroy(); // submits recorded work that may use it first
-    const n = this.rt.zeros(shape, `SequenceToSequence.${key}`);
-    this.scratch.set(key, n);
-    return n;
   }
 
   /**
@@ -208,19 +167,10 @@ export class SequenceToSequence extends SequenceModel {
     return Array.from({ length: B }, (_, b) => Array.from({ length: N * I }, (_, k) => got[(Math.floor(k / I) * B + b) * I + (k % I)]!));
   }
 
-  override destroy(): void {
-    this.rt.submit();
-    for (const t of this.scratch.values()) t.destroy();
-    this.scratch.clear();
-    super.destroy();
-  }
 }
 
 /** One output per sequence: logits [B, outputSize] from the last layer's final hidden state. */
 export class SequenceToVector extends SequenceModel {
-  private zeros: Tensor | null = null;
-  private dh: Tensor | null = null;
-
   forward(x: Tensor, state: { lengths?: ArrayLike<number> } = {}): { logits: Tensor } {
     const e = this.embed(x);
     const r = this.rnn.forward(e, { lengths: state.lengths });
@@ -234,30 +184,19 @@ export class SequenceToVector extends SequenceModel {
     const dLast = this.head.backward(dlogits);
     const rnn = this.rnn;
     const out = this.lastOutputShape();
-    if (!this.zeros || this.zeros.size !== out.size) {
-      this.rt.submit();
-      this.zeros?.buffer.destroy();
-      this.dh?.buffer.destroy();
-      this.zeros = this.rt.zeros(out.shape, 'SequenceToVector.dOutput');
-      this.dh = this.rt.zeros([rnn.numLayers * rnn.D, out.B, rnn.hiddenSize], 'SequenceToVector.dh');
-    }
+    const zeros = this.buffer('dOutput', out.shape); // never written: the outputs get no gradient
+    const dh = this.buffer('dh', [rnn.numLayers * rnn.D, out.B, rnn.hiddenSize]);
     // The loss reaches the rnn only through the final state of the top layer.
-    fill(this.rt, this.dh!, 0);
-    this.rt.copy(dLast, this.dh!.index(rnn.numLayers * rnn.D - rnn.D));
-    const { dx } = rnn.backward(this.zeros.reshape(out.shape), { dh: this.dh! });
+    fill(this.rt, dh, 0);
+    this.rt.copy(dLast, dh.index(rnn.numLayers * rnn.D - rnn.D));
+    const { dx } = rnn.backward(zeros, { dh });
     this.unembed(dx);
   }
 
-  private lastOutputShape(): { shape: number[]; size: number; B: number } {
+  private lastOutputShape(): { shape: number[]; B: number } {
     const o = this.rnn.lastOutput;
     if (!o) throw new Error('SequenceToVector.backward: call forward first');
-    return { shape: [...o.shape], size: o.size, B: o.shape[this.rnn.batchFirst ? 0 : 1]! };
+    return { shape: [...o.shape], B: o.shape[this.rnn.batchFirst ? 0 : 1]! };
   }
 
-  override destroy(): void {
-    this.rt.submit();
-    this.zeros?.buffer.destroy();
-    this.dh?.buffer.destroy();
-    super.destroy();
-  }
 }
