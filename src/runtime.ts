@@ -383,12 +383,18 @@ export class Runtime {
 
   /**
    * Records what `fn` records as one step and submits it once; returns the
-   * counts of that step.
+   * counts of that step. If `fn` throws, what it recorded is dropped.
    */
   step(fn: () => void): Counters {
     const before = { ...this.counters };
     this.recorder.submit();
-    fn();
+    try {
+      fn();
+    } catch (e) {
+      // A step that throws (bad input found while recording) runs nothing of what it recorded.
+      this.recorder.discard();
+      throw e;
+    }
     this.submit();
     const c = this.counters;
     return {

@@ -136,6 +136,15 @@ export class Recorder {
     this.counters.copies++;
   }
 
+  /** Drops what was recorded since the last submit (a step that threw): it never runs. */
+  discard(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.encoder.finish();
+    this.encoder = null;
+    this.kernels.clear();
+  }
+
   /** Finishes the encoder and submits it; a no-op when nothing was recorded. */
   submit(): void {
     if (!this.encoder) return;

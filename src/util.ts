@@ -12,3 +12,9 @@ export function positiveInt(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${String(v)}`);
   return v;
 }
+
+/** `v` if it is an integer seed in [0, 2^32) (the generators are 32-bit: larger seeds would alias), else an Error naming `what`. */
+export function checkSeed(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** 32) throw new Error(`${what} must be an integer in [0, 2^32), got ${String(v)}`);
+  return v;
+}

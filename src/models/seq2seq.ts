@@ -16,9 +16,9 @@
 import { colSum, gemm, pickTokens, swap01, tanhAct, tanhBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { Tensor, fmtShape } from '../tensor.js';
-import { Embedding, Linear, embedLookup, type Module } from '../nn/layers.js';
+import { Embedding, Linear, embedLookup } from '../nn/layers.js';
+import { Container, type Module } from '../nn/module.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
-import { Composite } from './composite.js';
 import { positiveInt } from '../util.js';
 
 type Cell = 'rnn' | 'lstm' | 'gru';
@@ -80,7 +80,7 @@ export interface Seq2SeqSampleOptions extends Seq2SeqDecodeOptions {
  * lookups of the same step. State dict prefixes: encoder., decoder.,
  * src_embedding., tgt_embedding., head.
  */
-export class EncoderDecoder extends Composite {
+export class EncoderDecoder extends Container {
   readonly srcEmbedding: Embedding;
   readonly tgtEmbedding: Embedding;
   readonly encoder: Recurrent;
@@ -115,7 +115,7 @@ export class EncoderDecoder extends Composite {
   }
 
   /** Everything with parameters, in a fixed order; the keys are the state dict prefixes. */
-  get modules(): Record<string, Module | Recurrent> {
+  override children(): Record<string, Module> {
     return {
       src_embedding: this.srcEmbedding,
       encoder: this.encoder,
@@ -123,6 +123,11 @@ export class EncoderDecoder extends Composite {
       decoder: this.decoder,
       head: this.head,
     };
+  }
+
+  /** Source ids and decoder-input ids stay below their vocabularies (the Trainer checks every batch). */
+  inputVocabularies(): (number | null)[] {
+    return [this.srcVocab, this.tgtVocab];
   }
 
   private checkIds(where: string, what: string, t: unknown, B?: number): [number, number] {
@@ -277,7 +282,7 @@ export interface VectorToSequenceOptions {
  * (a Linear head on the recurrent layer's outputs). State dict prefixes:
  * condition. (the v -> h0 Linear, `'state'` only), rnn., head.
  */
-export class VectorToSequence extends Composite {
+export class VectorToSequence extends Container {
   readonly condition: 'state' | 'input';
   readonly conditioner: Linear | null;
   readonly rnn: Recurrent;
@@ -309,7 +314,7 @@ export class VectorToSequence extends Composite {
     this.head = new Linear(rt, { inFeatures: H, outFeatures: this.outputSize, seed: seed + 3 });
   }
 
-  get modules(): Record<string, Module | Recurrent> {
+  override children(): Record<string, Module> {
     return { ...(this.conditioner ? { condition: this.conditioner } : {}), rnn: this.rnn, head: this.head };
   }
 

@@ -8,10 +8,10 @@
 import { fill, gemm, pickTokens } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { Tensor, fmtShape } from '../tensor.js';
-import { Embedding, Linear, embedLookup, type Module } from '../nn/layers.js';
+import { Embedding, Linear, embedLookup } from '../nn/layers.js';
+import { Container, type Module } from '../nn/module.js';
 import { positiveInt } from '../util.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
-import { Composite } from './composite.js';
 
 export interface SequenceModelOptions {
   /** `'embedding'`: inputs are token ids [T, B] (vocab = inputSize); `'dense'`: features [T, B, inputSize]. */
@@ -30,7 +30,7 @@ export interface SequenceModelOptions {
 }
 
 /** The recurrent core shared by the models; everything with parameters, for optimizers and checkpoints. */
-abstract class SequenceModel extends Composite {
+abstract class SequenceModel extends Container {
   readonly embedding: Embedding | null;
   readonly rnn: Recurrent;
   readonly head: Linear;
@@ -49,8 +49,13 @@ abstract class SequenceModel extends Composite {
   }
 
   /** The modules with parameters, in a fixed order (state dict prefixes: embedding., rnn., head.). */
-  get modules(): Record<string, Module | Recurrent> {
+  override children(): Record<string, Module> {
     return { ...(this.embedding ? { embedding: this.embedding } : {}), rnn: this.rnn, head: this.head };
+  }
+
+  /** Token ids of the input stay below the vocabulary (the Trainer checks every batch). */
+  inputVocabularies(): (number | null)[] {
+    return [this.embedding ? this.o.inputSize : null];
   }
 
   protected embed(x: Tensor): Tensor {

@@ -6,36 +6,19 @@
 import type { KernelDesc } from '../kernel.js';
 import { bumpCounter, colSum, dropout, gemm, relu, reluBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
-import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
-import { fold, positiveInt } from '../util.js';
+import { Tensor, fmtShape, numel } from '../tensor.js';
+import { checkSeed, fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
-import { Parameterized, type Parameter, childParameters, childState, loadChildren } from './params.js';
+import { ArenaModule, Module, inputGradOf, outputOf, type BackwardOutput, type ForwardOutput } from './module.js';
 
-/** A tensor-to-tensor layer with parameters and gradients by PyTorch name. */
-export abstract class Module extends Parameterized implements Layer {
-  readonly params: Arena;
-  readonly gradients: Arena;
-  constructor(
-    readonly rt: Runtime,
-    table: ArenaTable,
-    label: string,
-  ) {
-    super();
-    this.params = rt.arena(table, `${label}.params`);
-    this.gradients = rt.arena(table, `${label}.grads`);
-  }
-
-  abstract forward(x: Tensor): Tensor;
-  abstract backward(dy: Tensor): Tensor;
-
-  destroy(): void {
-    this.params.destroy();
-    this.gradients.destroy();
-  }
-}
+/** A layer that maps one tensor to one tensor (or to a result holding it), so it can sit in a Sequential. */
+export type Layer = Module & {
+  forward(x: Tensor): ForwardOutput;
+  backward(dy: Tensor): BackwardOutput;
+};
 
 /** y = x W^T + b over the last dimension (torch.nn.Linear): weight [out, in], bias [out]. */
-export class Linear extends Module {
+export class Linear extends ArenaModule {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly bias: boolean;
@@ -43,11 +26,15 @@ export class Linear extends Module {
   private dx: Tensor | null = null;
   private x: Tensor | null = null;
 
-  constructor(rt: Runtime, o: { inFeatures: number; outFeatures: number; bias?: boolean; seed?: number }) {
+  constructor(
+    readonly rt: Runtime,
+    o: { inFeatures: number; outFeatures: number; bias?: boolean; seed?: number },
+  ) {
+    super();
     const inF = positiveInt('Linear: inFeatures', o?.inFeatures);
     const outF = positiveInt('Linear: outFeatures', o?.outFeatures);
     const bias = o.bias ?? true;
-    super(rt, bias ? { weight: [outF, inF], bias: [outF] } : { weight: [outF, inF] }, 'Linear');
+    this.initArenas(bias ? { weight: [outF, inF], bias: [outF] } : { weight: [outF, inF] }, 'Linear');
     this.inFeatures = inF;
     this.outFeatures = outF;
     this.bias = bias;
@@ -117,16 +104,20 @@ const K_EMB_F: KernelDesc = { name: 'embed_forward', shader: 'embedding', entry:
 const K_EMB_B: KernelDesc = { name: 'embed_backward', shader: 'embedding', entry: 'embed_backward', overrides: { WG }, grid: (p) => fold(Math.ceil((p.V! * p.D!) / WG)) };
 
 /** out[..., :] = weight[idx[...], :] (torch.nn.Embedding): weight [num, dim], initialised N(0, 1). */
-export class Embedding extends Module {
+export class Embedding extends ArenaModule {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   private out: Tensor | null = null;
   private idx: Tensor | null = null;
 
-  constructor(rt: Runtime, o: { numEmbeddings: number; embeddingDim: number; seed?: number }) {
+  constructor(
+    readonly rt: Runtime,
+    o: { numEmbeddings: number; embeddingDim: number; seed?: number },
+  ) {
+    super();
     const V = positiveInt('Embedding: numEmbeddings', o?.numEmbeddings);
     const D = positiveInt('Embedding: embeddingDim', o?.embeddingDim);
-    super(rt, { weight: [V, D] }, 'Embedding');
+    this.initArenas({ weight: [V, D] }, 'Embedding');
     this.numEmbeddings = V;
     this.embeddingDim = D;
     // PyTorch: normal(0, 1), here by Box-Muller from the seeded stream.
@@ -152,15 +143,14 @@ export class Embedding extends Module {
     return this.out.reshape(shape);
   }
 
-  /** Accumulates the weight gradient from dy [...S, dim]; returns dy (indices have no gradient). */
-  backward(dy: Tensor): Tensor {
+  /** Accumulates the weight gradient from dy [...S, dim] (indices have no gradient: nothing is returned). */
+  backward(dy: Tensor): void {
     const idx = this.idx;
     if (!idx) throw new Error('Embedding.backward: call forward first');
     if (!(dy instanceof Tensor) || dy.size !== idx.size * this.embeddingDim) {
       throw new Error(`Embedding.backward: dy must be [..., ${this.embeddingDim}] with ${idx.size} positions, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
     this.rt.dispatch(K_EMB_B, { dw: this.gradients.tensors.weight!, idx, dy }, { N: idx.size, V: this.numEmbeddings, D: this.embeddingDim });
-    return dy;
   }
 
   override destroy(): void {
@@ -168,14 +158,6 @@ export class Embedding extends Module {
     this.out?.buffer.destroy();
     super.destroy();
   }
-}
-
-/** A module that maps one tensor to one tensor, so it can sit in a Sequential. */
-export interface Layer {
-  forward(x: Tensor): Tensor;
-  backward(dy: Tensor): Tensor;
-  zeroGrad(): void;
-  destroy(): void;
 }
 
 /** Owns one output-shaped buffer, planned on first use and on a size change. */
@@ -200,26 +182,11 @@ class Scratch {
   }
 }
 
-/** A layer without parameters (Dropout, ReLU): the module methods, empty. */
-abstract class Stateless implements Layer {
+/** A layer without parameters (Dropout, ReLU): forward and backward over scratch buffers of its own. */
+abstract class Stateless extends Module {
   abstract forward(x: Tensor): Tensor;
   abstract backward(dy: Tensor): Tensor;
-  abstract destroy(): void;
-  zeroGrad(): void {}
-  /** No parameters: an empty state dict, no gradients. */
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    return {};
-  }
-  async grads(): Promise<Record<string, Float32Array>> {
-    return {};
-  }
-  parameters(): Parameter[] {
-    return [];
-  }
-  loadStateDict(dict: Record<string, unknown>): void {
-    const extra = Object.keys(dict ?? {});
-    if (extra.length) throw new Error(`${this.constructor.name}.loadStateDict: it has no parameters; unexpected ${extra.join(', ')}`);
-  }}
+}
 
 /**
  * torch.nn.Dropout: in training, zeroes each element with probability p and
@@ -227,55 +194,57 @@ abstract class Stateless implements Layer {
  * GPU from (seed, a GPU-side step counter, index) and regenerated in backward.
  */
 export class Dropout extends Stateless {
-  training = true;
-  readonly counter: Tensor;
+  /** [1] on the GPU: advances once per training forward (a checkpoint restores it with the seed). */
+  readonly dropoutCounter: Tensor;
   private readonly y: Scratch;
   private readonly dx: Scratch;
   private lastTraining = false;
+  private seedValue: number;
 
   constructor(
     readonly rt: Runtime,
     readonly p: number,
-    readonly seed = Math.floor(Math.random() * 2 ** 32),
+    seed = Math.floor(Math.random() * 2 ** 32),
   ) {
     super();
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
-    this.counter = rt.zeros([1], 'Dropout.counter');
+    this.seedValue = checkSeed('Dropout: seed', seed);
+    this.dropoutCounter = rt.zeros([1], 'Dropout.counter');
     this.y = new Scratch(rt, 'Dropout.y');
     this.dx = new Scratch(rt, 'Dropout.dx');
   }
 
-  train(mode = true): this {
-    this.training = mode;
-    return this;
+  /** The seed of the masks (with the GPU counter, what a checkpoint restores). */
+  get dropoutSeed(): number {
+    return this.seedValue;
   }
-  eval(): this {
-    return this.train(false);
+  set dropoutSeed(v: number) {
+    this.seedValue = checkSeed('Dropout: dropoutSeed', v);
+  }
+  get seed(): number {
+    return this.seedValue;
   }
 
   forward(x: Tensor): Tensor {
     this.lastTraining = this.training && this.p > 0;
     if (!this.lastTraining) return x;
-    bumpCounter(this.rt, this.counter);
+    bumpCounter(this.rt, this.dropoutCounter);
     const y = this.y.get(x.shape);
-    dropout(this.rt, y, x, { p: this.p, seed: this.seed, stream: 0, counter: this.counter });
+    dropout(this.rt, y, x, { p: this.p, seed: this.seedValue, stream: 0, counter: this.dropoutCounter });
     return y;
   }
 
   backward(dy: Tensor): Tensor {
     if (!this.lastTraining) return dy;
     const dx = this.dx.get(dy.shape);
-    dropout(this.rt, dx, dy, { p: this.p, seed: this.seed, stream: 0, counter: this.counter });
+    dropout(this.rt, dx, dy, { p: this.p, seed: this.seedValue, stream: 0, counter: this.dropoutCounter });
     return dx;
   }
 
-
-
-
-  destroy(): void {
+  override destroy(): void {
     this.y.destroy();
     this.dx.destroy();
-    this.counter.destroy();
+    this.dropoutCounter.destroy();
   }
 }
 
@@ -301,67 +270,49 @@ export class ReLU extends Stateless {
     reluBackward(this.rt, dx, this.x, dy);
     return dx;
   }
-
-
-  destroy(): void {
+  override destroy(): void {
     this.y.destroy();
     this.dx.destroy();
   }
 }
 
 /**
- * torch.nn.Sequential over tensor-to-tensor layers: forward in order, backward
- * in reverse. Its state dict prefixes each layer's names with its index
- * (`0.weight`, `2.bias`), as PyTorch's.
+ * torch.nn.Sequential: forward in order, backward in reverse. A layer may
+ * return a result object (a recurrent layer's { output, h, c }): its
+ * `output` goes on, the whole output sequence, as Keras's
+ * `return_sequences`; a backward's `dx` goes back. State-dict names are
+ * prefixed with the layer's index (`0.weight`, `1.weight_ih_l0`), as PyTorch's.
  */
-export class Sequential implements Layer {
+export class Sequential extends Module {
+  readonly rt: Runtime;
   readonly layers: Layer[];
   constructor(...layers: Layer[]) {
+    super();
     if (!layers.length) throw new Error('Sequential: give at least one layer');
+    layers.forEach((l, i) => {
+      if (!(l instanceof Module) || typeof l.forward !== 'function' || typeof l.backward !== 'function') {
+        throw new Error(`Sequential: layer ${i} must be a Module with forward and backward, got ${l === null ? 'null' : typeof l}`);
+      }
+      if (l.rt !== layers[0]!.rt) throw new Error(`Sequential: layer ${i} belongs to another runtime than layer 0`);
+    });
+    this.rt = layers[0]!.rt;
     this.layers = layers;
   }
+  override children(): Record<string, Module> {
+    return Object.fromEntries(this.layers.map((l, i) => [String(i), l]));
+  }
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, l) => l.forward(h), x);
+    return this.layers.reduce((h, l, i) => outputOf(l.forward(h), `Sequential layer ${i} (${l.constructor.name}).forward`), x);
   }
-  backward(dy: Tensor): Tensor {
-    return this.layers.reduceRight((d, l) => l.backward(d), dy);
-  }
-  zeroGrad(): void {
-    for (const l of this.layers) l.zeroGrad();
-  }
-  train(mode = true): this {
-    for (const l of this.layers) if (l instanceof Dropout) l.train(mode);
-    return this;
-  }
-  eval(): this {
-    return this.train(false);
-  }
-  /** The layers with parameters, by index (for optimizers and checkpoints). */
-  get modules(): Record<string, Module> {
-    const out: Record<string, Module> = {};
-    this.layers.forEach((l, i) => {
-      if (l instanceof Module) out[String(i)] = l;
-    });
-    return out;
-  }
-  /** All parameters under `prefix.name` (PyTorch's naming of submodules). */
-  stateDict(): Promise<Record<string, Float32Array>> {
-    return childState(this.modules);
-  }
-
-  /** Accumulated gradients, same keys as `stateDict()`. */
-  grads(): Promise<Record<string, Float32Array>> {
-    return childState(this.modules, 'grads');
-  }
-
-  parameters(): Parameter[] {
-    return childParameters(this.modules);
-  }
-  loadStateDict(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>): void {
-    loadChildren(this.modules, dict, 'Sequential.loadStateDict');
-  }
-
-  destroy(): void {
-    for (const l of this.layers) l.destroy();
+  /** dy: the gradient of the last layer's output; returns the first layer's input gradient (null for token ids). */
+  backward(dy: Tensor): Tensor | null {
+    let d: Tensor | null = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i]!;
+      if (!d) throw new Error(`Sequential.backward: layer ${i + 1} gives no input gradient for layer ${i} (${l.constructor.name})`);
+      const r: BackwardOutput = l.backward(d);
+      d = inputGradOf(r);
+    }
+    return d;
   }
 }

@@ -17,7 +17,7 @@ import type { Dispatch } from '../scheduler.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape } from '../tensor.js';
 import { positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
-import { Parameterized } from './params.js';
+import { ArenaModule } from './module.js';
 
 export type Cell = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 
@@ -196,7 +196,7 @@ const MAX_PLANS = 4;
  * (PyTorch names and shapes), their gradients in a second with the same
  * table, so optimizers and clipping see each as one flat tensor.
  */
-export abstract class Recurrent extends Parameterized {
+export abstract class Recurrent extends ArenaModule {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -204,16 +204,12 @@ export abstract class Recurrent extends Parameterized {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
-  readonly params: Arena;
-  readonly gradients: Arena;
   /** Gates per unit: 1 (RNN), 4 (LSTM), 3 (GRU). */
   readonly G: number;
   /** The path in use: whole sequence per dispatch, or one dispatch per step. */
   readonly path: 'sequence' | 'step';
   /** Keep dL/dh_t of the last layer (forward direction) for `gradNormPerTimestep()`. */
   readonly trackGradNorm: boolean;
-  /** Training mode (default true, as PyTorch): dropout between layers is applied. */
-  training = true;
   private seed: number;
   /** [1] on the GPU: advances once per training forward, so every step draws new dropout masks. */
   readonly dropoutCounter: Tensor;
@@ -253,8 +249,7 @@ export abstract class Recurrent extends Parameterized {
     const maxWG = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup, rt.limits.maxComputeWorkgroupSizeX);
     this.kernels = cellKernels(cell, this.hiddenSize, maxWG, resetBefore);
     const table = this.paramShapes();
-    this.params = rt.arena(table, `${name}.params`);
-    this.gradients = rt.arena(table, `${name}.grads`);
+    this.initArenas(table, name);
     this.seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.dropoutCounter = rt.zeros([1], `${name}.dropoutCounter`);
     this.resetParameters(this.seed);
@@ -278,17 +273,6 @@ export abstract class Recurrent extends Parameterized {
   /** Dropout is applied between layers in this forward. */
   private get dropping(): boolean {
     return this.training && this.dropout > 0 && this.numLayers > 1;
-  }
-
-  /** Training mode on (default) or off; returns this, as PyTorch's `train()`. */
-  train(mode = true): this {
-    this.training = mode;
-    return this;
-  }
-
-  /** Evaluation mode: no dropout. */
-  eval(): this {
-    return this.train(false);
   }
 
   /** PyTorch `state_dict` names and shapes, in PyTorch's order. */
@@ -718,13 +702,12 @@ export abstract class Recurrent extends Parameterized {
   }
 
   /** Frees the layer's buffers (after submitting work already recorded that uses them). */
-  destroy(): void {
+  override destroy(): void {
     this.rt.submit();
     for (const p of this.plans.values()) this.destroyPlan(p);
     this.plans.clear();
-    this.params.destroy();
-    this.gradients.destroy();
     this.dropoutCounter.buffer.destroy();
+    super.destroy();
   }
 }
 

@@ -16,7 +16,7 @@ import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
 import { cdiv, fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
-import { Parameterized } from './params.js';
+import { ArenaModule } from './module.js';
 import { generate, type GenerateOptions } from './wavenet_generate.js';
 
 export interface WaveNetConfig {
@@ -104,7 +104,7 @@ interface Plan {
   forwarded: boolean;
 }
 
-export class WaveNet extends Parameterized {
+export class WaveNet extends ArenaModule {
   readonly inChannels: number;
   readonly residualChannels: number;
   readonly dilationChannels: number;
@@ -117,8 +117,6 @@ export class WaveNet extends Parameterized {
   readonly globalCondition: number;
   /** Dilation of each layer, across stacks. */
   readonly layerDilations: number[];
-  readonly params: Arena;
-  readonly gradients: Arena;
   private plan: Plan | null = null;
 
   constructor(
@@ -142,8 +140,7 @@ export class WaveNet extends Parameterized {
     this.globalCondition = cfg.globalCondition === undefined ? 0 : positiveInt('WaveNet: globalCondition', cfg.globalCondition);
     this.layerDilations = Array.from({ length: this.stacks }, () => this.dilations).flat();
     const table = this.paramShapes();
-    this.params = rt.arena(table, 'WaveNet.params');
-    this.gradients = rt.arena(table, 'WaveNet.grads');
+    this.initArenas(table, 'WaveNet');
     this.resetParameters(cfg.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
@@ -435,10 +432,9 @@ export class WaveNet extends Parameterized {
     return generate(this, n, o);
   }
 
-  destroy(): void {
+  override destroy(): void {
     if (this.plan) this.destroyPlan(this.plan);
     this.plan = null;
-    this.params.destroy();
-    this.gradients.destroy();
+    super.destroy();
   }
 }

@@ -1,268 +1,207 @@
 /**
- * Training checkpoints: a model's parameters, its optimizers' state and its
- * GPU-side random-number counters in one safetensors file, restored
- * bit for bit, so a resumed run continues exactly as if it never stopped.
+ * Training checkpoints: a model's parameters, its optimizer's state, its
+ * GPU-side random-number counters and the trainer's position (step, epoch,
+ * schedule, host RNG state) in one safetensors file, restored bit for bit, so
+ * a resumed run continues exactly as if it never stopped.
  *
  * Tensors (all F32, row-major):
- *   `{module}.{param}`                          the parameters, named as `model.stateDict()` names them
- *                                               (PyTorch's names and shapes)
- *   `optimizer.{i}.{state}.{param}`             optimizer i's state per parameter (`exp_avg`, `exp_avg_sq`,
- *                                               `max_exp_avg_sq`, `momentum_buffer`), the parameter's shape
- *   `optimizer.{i}.step`                        [1] steps taken (so bias correction continues)
- *   `optimizer.{i}.bias_correction1`, `...2`    [1] 1 - beta^t as the GPU accumulated it (f32), restored
- *                                               as is: recomputing it on the host could differ in the last bit
- *   `rng.{module}.dropout_counter`              [1] each module's GPU dropout counter
- * Metadata (strings): `format`, `format_version`, `step`, `architecture` (JSON: module -> class),
- * `optimizers` (count), `optimizer.{i}.kind|module|lr|initial_lr` and the hyperparameters under
- * PyTorch's names (`betas` as JSON), `rng.{module}.dropout_seed`, `rng` (JSON of the caller's
- * host RNG state, when given), and the caller's own keys.
+ *   `{param}`                         the parameters under `model.stateDict()`'s names (PyTorch's names
+ *                                     and shapes: the file loads into torch with the other keys dropped)
+ *   `optimizer.state.{i}.{state}`     parameter i's state (`exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`,
+ *                                     `momentum_buffer`), its shape; i indexes `optimizer.params`
+ *   `optimizer.state.{i}.step`        [1] steps taken
+ *   `rng.{module}.dropout_counter`    [1] each dropout stream's GPU counter (module path; `rng.self.` for the root)
+ * Metadata (strings): `format`, `format_version` (2), `step`, `epoch`, `architecture` (JSON: module
+ * path -> class), `optimizer` (JSON: `{ kind, param_groups }` in PyTorch's layout, with `params`
+ * indices, `param_names`, `initial_lr` and the GPU's f32 bias corrections), `scheduler` (JSON,
+ * PyTorch's `{ last_epoch, base_lrs }`), `rng.{module}.dropout_seed`, `rng` (JSON of the caller's
+ * host RNG state), `trainer` (JSON of the caller's own state), and the caller's own string keys.
  *
- * In PyTorch: `sd = safetensors.torch.load_file(path)`, then
- * `module.load_state_dict({k: v for k, v in sd.items() if not k.startswith(('optimizer.', 'rng.'))})`.
+ * In PyTorch: read the file, keep the keys without a `.` prefix of `optimizer.`/`rng.`, and
+ * `module.load_state_dict(..., strict=True)`; `optimizer.state.{i}.*` with `param_groups` from
+ * the metadata is torch.optim's state_dict.
  */
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../io/safetensors.js';
-import { type Arena, Tensor, fmtShape, numel } from '../tensor.js';
-import { Adam, AdamW, SGD, type Optimizer } from './optim.js';
+import { type Module, hasRandomStream, type RandomStream } from '../nn/module.js';
+import { fmtShape, numel } from '../tensor.js';
+import type { Optimizer, OptimizerStateDict } from './optim.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-rnn.checkpoint';
-export const CHECKPOINT_VERSION = 1;
-
-type StateDictValue = Float32Array | Tensor | ArrayLike<number>;
-
-/** What a checkpoint needs of a module: parameter and gradient arenas, state dict I/O, optionally a dropout counter. */
-export interface CheckpointModule {
-  readonly params: Arena;
-  readonly gradients: Arena;
-  stateDict(): Promise<Record<string, Float32Array>>;
-  loadStateDict(dict: Record<string, StateDictValue>): void;
-  /** [1] GPU counter of a module that draws dropout masks (Recurrent). */
-  readonly dropoutCounter?: Tensor;
-}
-
-/** Any model that lists its modules by state-dict prefix (SequenceToSequence, SequenceToVector, ...). */
-export interface CheckpointModel {
-  readonly modules: Record<string, CheckpointModule>;
-  loadStateDict?(dict: Record<string, StateDictValue>): void;
-}
+export const CHECKPOINT_VERSION = 2;
+/** The largest step a checkpoint may record: 2^31 - 1 (a step counter; the optimizer's own f32 counter is exact to 2^24). */
+export const MAX_CHECKPOINT_STEP = 2 ** 31 - 1;
 
 export interface CheckpointExtra {
-  /** The training step (or epoch) to resume from. */
+  /** The training step to resume from (steps completed). */
   step: number;
+  /** Epochs completed (default 0). */
+  epoch?: number;
+  /** A schedule's state (PyTorch's `{ last_epoch, base_lrs }`). */
+  scheduler?: { last_epoch: number; base_lrs?: number[] };
   /** Host RNG state (e.g. a data shuffler's seed and position); finite numbers, returned as given. */
   rng?: Record<string, number>;
+  /** The caller's own state (JSON-serialisable), returned as given. */
+  trainer?: Record<string, unknown>;
   /** Free-form strings, returned by `loadCheckpoint`. */
   metadata?: Record<string, string>;
 }
 
 export interface LoadedCheckpoint {
   step: number;
+  epoch: number;
+  scheduler?: { last_epoch: number; base_lrs?: number[] };
   rng?: Record<string, number>;
+  trainer?: Record<string, unknown>;
   /** The caller's metadata given to `saveCheckpoint`. */
   metadata: Record<string, string>;
 }
 
-// Slots of `Optimizer.hyper` (documented there: step, lr, decay, 1 - beta1^t, 1 - beta2^t).
-const H_STEP = 0;
-const H_BC1 = 3;
-const H_BC2 = 4;
-
-const RESERVED = new Set(['format', 'format_version', 'step', 'rng', 'architecture', 'optimizers']);
+const RESERVED = new Set(['format', 'format_version', 'step', 'epoch', 'rng', 'architecture', 'optimizer', 'scheduler', 'trainer']);
 const isReserved = (k: string): boolean => RESERVED.has(k) || k.startsWith('optimizer.') || k.startsWith('rng.');
 
 function fail(message: string, cause?: unknown): never {
   throw new Error(`checkpoint: ${message}`, cause === undefined ? undefined : { cause });
 }
 
-interface Expected {
-  shape: readonly number[];
-}
-
-/** Everything a checkpoint of (model, optimizers) holds, derived from the objects alone. */
+/** Everything a checkpoint of (model, optimizer) holds, derived from the objects alone. */
 interface Layout {
-  modules: [string, CheckpointModule][];
   architecture: Record<string, string>;
   /** Tensor name -> shape (every tensor is F32). */
-  expected: Map<string, Expected>;
-  opts: { o: Optimizer; module: string | null; states: string[] }[];
-  rng: { prefix: string; m: CheckpointModule; counter: Tensor }[];
+  expected: Map<string, readonly number[]>;
+  params: string[];
+  rng: { key: string; m: RandomStream }[];
 }
 
-function optimizerKind(o: Optimizer): string {
-  // instanceof first: class names do not survive minification.
-  if (o instanceof AdamW) return 'AdamW';
-  if (o instanceof Adam) return 'Adam';
-  if (o instanceof SGD) return 'SGD';
-  return o.constructor.name;
-}
-
-/** Hyperparameters under PyTorch's param_group names (lr and initial_lr apart), as strings. */
-function hyperparameters(o: Optimizer): Record<string, string> {
-  if (o instanceof Adam) {
-    return {
-      betas: JSON.stringify(o.betas),
-      eps: String(o.eps),
-      weight_decay: String(o.weightDecay),
-      amsgrad: String(o.amsgrad),
-      maximize: String(o.maximize),
-    };
+function layoutOf(model: Module, optimizer: Optimizer | null, what: string): Layout {
+  if (!model || typeof model !== 'object' || typeof (model as Module).parameters !== 'function' || typeof (model as Module).namedModules !== 'function') {
+    fail(`${what}: model must be a Module (parameters(), stateDict(), loadStateDict())`);
   }
-  if (o instanceof SGD) {
-    return {
-      momentum: String(o.momentum),
-      dampening: String(o.dampening),
-      weight_decay: String(o.weightDecay),
-      nesterov: String(o.nesterov),
-      maximize: String(o.maximize),
-    };
-  }
-  return {};
-}
-
-/** A module's dropout seed: the public `dropoutSeed` if it has one, else its `seed` field (Recurrent's). */
-function getSeed(m: CheckpointModule): number | undefined {
-  const h = m as unknown as { dropoutSeed?: unknown; seed?: unknown };
-  const s = 'dropoutSeed' in h ? h.dropoutSeed : h.seed;
-  return typeof s === 'number' ? s : undefined;
-}
-
-function setSeed(m: CheckpointModule, seed: number): void {
-  const h = m as unknown as { dropoutSeed?: number; seed?: number };
-  if ('dropoutSeed' in h) h.dropoutSeed = seed;
-  else h.seed = seed;
-}
-
-function layoutOf(model: CheckpointModel, optimizers: readonly Optimizer[], what: string): Layout {
-  if (!model || typeof model !== 'object' || !model.modules || typeof model.modules !== 'object') {
-    fail(`${what}: model must have \`modules\` (an object of modules by state-dict prefix)`);
-  }
-  if (!Array.isArray(optimizers)) fail(`${what}: optimizers must be an array`);
-  const modules = Object.entries(model.modules);
-  const expected = new Map<string, Expected>();
+  if (optimizer !== null && (!optimizer || typeof optimizer !== 'object' || !Array.isArray(optimizer.paramGroups))) fail(`${what}: optimizer must be an Optimizer or null`);
+  const expected = new Map<string, readonly number[]>();
   const add = (name: string, shape: readonly number[]): void => {
     if (expected.has(name)) fail(`${what}: two tensors would be named "${name}"`);
-    expected.set(name, { shape });
+    expected.set(name, shape);
   };
   const architecture: Record<string, string> = {};
   const rng: Layout['rng'] = [];
-  for (const [prefix, m] of modules) {
-    if (!m || typeof m !== 'object' || !m.params || typeof m.stateDict !== 'function') {
-      fail(`${what}: module "${prefix}" must have params, gradients, stateDict() and loadStateDict()`);
-    }
-    if (prefix === 'optimizer' || prefix === 'rng') fail(`${what}: module name "${prefix}" is reserved for checkpoint state`);
-    architecture[prefix] = m.constructor.name;
-    for (const [k, shape] of Object.entries(m.params.table)) add(`${prefix}.${k}`, shape);
-    if (m.dropoutCounter instanceof Tensor) {
-      add(`rng.${prefix}.dropout_counter`, [1]);
-      rng.push({ prefix, m, counter: m.dropoutCounter });
+  const params: string[] = [];
+  for (const [path, m] of model.namedModules()) {
+    architecture[path || 'self'] = m.constructor.name;
+    if (hasRandomStream(m)) {
+      const key = `rng.${path || 'self'}`;
+      add(`${key}.dropout_counter`, [1]);
+      rng.push({ key, m });
     }
   }
-  const opts = optimizers.map((o, i) => {
-    if (!o || typeof o !== 'object' || !o.params || !o.state || !o.hyper) fail(`${what}: optimizers[${i}] is not an Optimizer`);
-    const found = modules.find(([, m]) => m.params === o.params);
-    const states = Object.keys(o.state);
-    for (const s of states) for (const [k, shape] of Object.entries(o.params.table) as [string, readonly number[]][]) add(`optimizer.${i}.${s}.${k}`, shape);
-    for (const s of ['step', 'bias_correction1', 'bias_correction2']) add(`optimizer.${i}.${s}`, [1]);
-    return { o, module: found ? found[0] : null, states };
-  });
-  return { modules, architecture, expected, opts, rng };
+  for (const p of model.parameters()) {
+    if (isReserved(p.name)) fail(`${what}: parameter name "${p.name}" is reserved for checkpoint state`);
+    add(p.name, p.value.shape);
+    params.push(p.name);
+  }
+  if (optimizer) {
+    const mine = new Set(model.parameters().map((p) => p.value));
+    optimizer.params.forEach((p, i) => {
+      if (!mine.has(p.value)) fail(`${what}: the optimizer's parameter ${i} ('${p.name}') is not one of the model's`);
+    });
+    optimizer.stateShapes().forEach(({ shape, states }, i) => {
+      for (const s of states) add(`optimizer.state.${i}.${s}`, shape);
+      add(`optimizer.state.${i}.step`, [1]);
+    });
+  }
+  return { architecture, expected, params, rng };
 }
 
+const finiteRecord = (what: string, r: unknown): Record<string, number> => {
+  if (!r || typeof r !== 'object' || Array.isArray(r)) fail(`${what} must be an object of numbers`);
+  for (const [k, v] of Object.entries(r)) if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${what} "${k}" must be a finite number, got ${String(v)}`);
+  return r as Record<string, number>;
+};
+
 /**
- * Downloads the model's parameters, the optimizers' state and the GPU RNG
+ * Downloads the model's parameters, the optimizer's state and the GPU RNG
  * counters, and encodes them with `extra` as one safetensors file. Call
  * between steps (it submits pending work and reads back).
  */
-export async function saveCheckpoint(
-  model: CheckpointModel,
-  optimizers: readonly Optimizer[],
-  extra: CheckpointExtra,
-): Promise<Uint8Array> {
-  const layout = layoutOf(model, optimizers, 'saveCheckpoint');
+export async function saveCheckpoint(model: Module, optimizer: Optimizer | null, extra: CheckpointExtra): Promise<Uint8Array> {
+  const layout = layoutOf(model, optimizer, 'saveCheckpoint');
   if (!extra || typeof extra !== 'object') fail('saveCheckpoint: extra { step } is required');
-  const { step, rng, metadata: user = {} } = extra;
-  if (!Number.isSafeInteger(step) || step < 0) fail(`saveCheckpoint: step must be an integer >= 0, got ${String(step)}`);
-
+  const { step, epoch = 0, rng, metadata: user = {} } = extra;
+  for (const [k, v] of Object.entries({ step, epoch })) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_CHECKPOINT_STEP) fail(`saveCheckpoint: ${k} must be an integer in [0, ${MAX_CHECKPOINT_STEP}], got ${String(v)}`);
+  }
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     format_version: String(CHECKPOINT_VERSION),
     step: String(step),
+    epoch: String(epoch),
     architecture: JSON.stringify(layout.architecture),
-    optimizers: String(optimizers.length),
   };
-  if (rng !== undefined) {
-    if (!rng || typeof rng !== 'object' || Array.isArray(rng)) fail('saveCheckpoint: rng must be an object of numbers');
-    for (const [k, v] of Object.entries(rng)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) fail(`saveCheckpoint: rng "${k}" must be a finite number, got ${String(v)}`);
-    }
-    metadata.rng = JSON.stringify(rng);
-  }
+  if (rng !== undefined) metadata.rng = JSON.stringify(finiteRecord('saveCheckpoint: rng', rng));
+  if (extra.scheduler !== undefined) metadata.scheduler = JSON.stringify(extra.scheduler);
+  if (extra.trainer !== undefined) metadata.trainer = JSON.stringify(extra.trainer);
   for (const [k, v] of Object.entries(user)) {
     if (isReserved(k)) fail(`saveCheckpoint: metadata key "${k}" is reserved (${[...RESERVED].join(', ')}, optimizer.*, rng.*)`);
     if (typeof v !== 'string') fail(`saveCheckpoint: metadata "${k}" must be a string, got ${typeof v}`);
     metadata[k] = v;
   }
-
   const tensors: Record<string, SafeTensor> = {};
   const put = (name: string, data: Float32Array): void => {
-    const e = layout.expected.get(name);
-    if (!e) fail(`saveCheckpoint: unexpected tensor "${name}"`);
-    if (data.length !== numel(e.shape)) fail(`saveCheckpoint: "${name}" has ${data.length} values, ${fmtShape(e.shape)} needs ${numel(e.shape)}`);
-    tensors[name] = { dtype: 'F32', shape: [...e.shape], data };
+    const shape = layout.expected.get(name);
+    if (!shape) fail(`saveCheckpoint: unexpected tensor "${name}"`);
+    if (data.length !== numel(shape)) fail(`saveCheckpoint: "${name}" has ${data.length} values, ${fmtShape(shape)} needs ${numel(shape)}`);
+    tensors[name] = { dtype: 'F32', shape: [...shape], data };
   };
-  for (const [prefix, m] of layout.modules) {
-    const sd = await m.stateDict();
-    for (const k of Object.keys(m.params.table)) {
-      if (!(sd[k] instanceof Float32Array)) fail(`saveCheckpoint: module "${prefix}".stateDict() has no Float32Array "${k}"`);
+  for (const [k, v] of Object.entries(await model.stateDict())) put(k, v);
+  if (optimizer) {
+    const sd = await optimizer.stateDict();
+    for (const [i, st] of Object.entries(sd.state)) {
+      for (const [k, v] of Object.entries(st)) put(`optimizer.state.${i}.${k}`, typeof v === 'number' ? Float32Array.of(v) : Float32Array.from(v));
     }
-    for (const [k, v] of Object.entries(sd)) put(`${prefix}.${k}`, v);
+    metadata.optimizer = JSON.stringify({ kind: optimizer.kind, param_groups: sd.param_groups });
   }
-  for (const [i, { o, module, states }] of layout.opts.entries()) {
-    for (const s of states) for (const [k, v] of Object.entries(await o.state[s]!.read())) put(`optimizer.${i}.${s}.${k}`, v);
-    const hyper = await o.hyper.read();
-    put(`optimizer.${i}.step`, hyper.slice(H_STEP, H_STEP + 1));
-    put(`optimizer.${i}.bias_correction1`, hyper.slice(H_BC1, H_BC1 + 1));
-    put(`optimizer.${i}.bias_correction2`, hyper.slice(H_BC2, H_BC2 + 1));
-    const p = `optimizer.${i}.`;
-    metadata[`${p}kind`] = optimizerKind(o);
-    if (module !== null) metadata[`${p}module`] = module;
-    metadata[`${p}lr`] = String(o.lr);
-    metadata[`${p}initial_lr`] = String(o.baseLr);
-    for (const [k, v] of Object.entries(hyperparameters(o))) metadata[p + k] = v;
-  }
-  for (const { prefix, m, counter } of layout.rng) {
-    put(`rng.${prefix}.dropout_counter`, await counter.read());
-    const seed = getSeed(m);
-    if (seed !== undefined) metadata[`rng.${prefix}.dropout_seed`] = String(seed);
+  for (const { key, m } of layout.rng) {
+    put(`${key}.dropout_counter`, await m.dropoutCounter.read());
+    metadata[`${key}.dropout_seed`] = String(m.dropoutSeed);
   }
   return encodeSafetensors(tensors, metadata);
 }
 
 const describeT = (t: { dtype: string; shape: readonly number[] }): string => `${t.dtype} ${fmtShape(t.shape)}`;
 
-function parseNumber(meta: Record<string, string>, key: string, problems: string[]): number | undefined {
+function parseJson(meta: Record<string, string>, key: string, problems: string[]): unknown {
   const s = meta[key];
   if (s === undefined) return undefined;
-  const v = s.trim() === '' ? NaN : Number(s);
-  if (!Number.isFinite(v)) {
-    problems.push(`metadata "${key}" is ${JSON.stringify(s)}, not a number`);
+  try {
+    return JSON.parse(s);
+  } catch (e) {
+    problems.push(`metadata "${key}" is not JSON (${e instanceof Error ? e.message : String(e)})`);
+    return undefined;
+  }
+}
+
+function parseInt(meta: Record<string, string>, key: string, problems: string[], max = MAX_CHECKPOINT_STEP): number | undefined {
+  const s = meta[key];
+  if (s === undefined) return undefined;
+  const v = /^\d{1,16}$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(v) || v > max) {
+    problems.push(`metadata "${key}" must be an integer in [0, ${max}], got ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)}`);
     return undefined;
   }
   return v;
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
 /**
- * Validates `bytes` against the model and optimizers (every tensor present
- * with its shape and dtype, nothing else), then restores the parameters, the
- * optimizers' state, step counts, bias corrections and learning rates, and
- * the GPU RNG counters and dropout seeds. Nothing is changed when the file
- * does not fit. Call between steps.
+ * Validates `bytes` against the model and optimizer (every tensor present
+ * with its shape and dtype, nothing else, the optimizer of the same kind and
+ * hyperparameters), then restores the parameters, the optimizer's state
+ * (steps, bias corrections, learning rates) and the GPU RNG counters and
+ * dropout seeds. Nothing is changed when the file does not fit. Call
+ * between steps.
  */
-export async function loadCheckpoint(
-  bytes: Uint8Array | ArrayBuffer,
-  model: CheckpointModel,
-  optimizers: readonly Optimizer[],
-): Promise<LoadedCheckpoint> {
-  const layout = layoutOf(model, optimizers, 'loadCheckpoint');
+export async function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, model: Module, optimizer: Optimizer | null): Promise<LoadedCheckpoint> {
+  const layout = layoutOf(model, optimizer, 'loadCheckpoint');
   const u8 = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
   if (!(u8 instanceof Uint8Array)) fail(`loadCheckpoint: expected the file's bytes as a Uint8Array, got ${typeof bytes}`);
   let file: ReturnType<typeof decodeSafetensors>;
@@ -272,114 +211,98 @@ export async function loadCheckpoint(
     fail(`cannot read the file (${u8.length} bytes): ${e instanceof Error ? e.message : String(e)}`, e);
   }
   const { tensors, metadata: meta } = file;
-
   if (meta.format !== CHECKPOINT_FORMAT) {
     fail(
       meta.format === undefined
         ? `not a webgpu-rnn checkpoint (no "format" metadata; a plain state dict loads with decodeSafetensors + model.loadStateDict)`
-        : `not a webgpu-rnn checkpoint (format "${meta.format}", expected "${CHECKPOINT_FORMAT}")`,
+        : `not a webgpu-rnn checkpoint (format "${meta.format.slice(0, 60)}", expected "${CHECKPOINT_FORMAT}")`,
     );
   }
-  const version = Number(meta.format_version);
-  if (!Number.isInteger(version) || version < 1 || version > CHECKPOINT_VERSION) {
-    fail(`format_version "${meta.format_version}" is not supported (this library reads 1 to ${CHECKPOINT_VERSION})`);
+  if (meta.format_version !== String(CHECKPOINT_VERSION)) {
+    fail(`format_version "${String(meta.format_version).slice(0, 20)}" is not supported (this library reads ${CHECKPOINT_VERSION}; the parameters of an older file load with decodeSafetensors + model.loadStateDict)`);
   }
-
   const problems: string[] = [];
-  const savedOpts = parseNumber(meta, 'optimizers', problems);
-  if (savedOpts !== undefined && savedOpts !== optimizers.length) {
-    problems.push(`the file holds ${savedOpts} optimizer(s), ${optimizers.length} given`);
-  }
-  for (const [i, { o, module }] of layout.opts.entries()) {
-    if (savedOpts !== undefined && i >= savedOpts) continue;
-    const kind = meta[`optimizer.${i}.kind`];
-    if (kind !== undefined && kind !== optimizerKind(o)) problems.push(`optimizer ${i}: the file holds ${kind} state, optimizers[${i}] is ${optimizerKind(o)}`);
-    const saved = meta[`optimizer.${i}.module`];
-    if (saved !== undefined && module !== null && saved !== module) {
-      problems.push(`optimizer ${i}: in the file it updates module "${saved}", optimizers[${i}] updates "${module}" (same order as when saved?)`);
-    }
-  }
-  for (const [name, e] of layout.expected) {
+  for (const [name, shape] of layout.expected) {
     const t = tensors[name];
-    if (!t) problems.push(`missing tensor "${name}": expected F32 ${fmtShape(e.shape)}`);
-    else if (t.dtype !== 'F32' || t.shape.length !== e.shape.length || t.shape.some((d, j) => d !== e.shape[j])) {
-      problems.push(`tensor "${name}": expected F32 ${fmtShape(e.shape)}, the file has ${describeT(t)}`);
+    if (!t) problems.push(`missing tensor "${name}": expected F32 ${fmtShape(shape)}`);
+    else if (t.dtype !== 'F32' || t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
+      problems.push(`tensor "${name}": expected F32 ${fmtShape(shape)}, the file has ${describeT(t)}`);
     }
   }
-  for (const [name, t] of Object.entries(tensors)) {
-    if (!layout.expected.has(name)) problems.push(`unexpected tensor "${name}" (${describeT(t)})`);
+  for (const [name, t] of Object.entries(tensors)) if (!layout.expected.has(name)) problems.push(`unexpected tensor "${name}" (${describeT(t)})`);
+  let optState: OptimizerStateDict | undefined;
+  if (optimizer) {
+    const o = parseJson(meta, 'optimizer', problems);
+    if (o === undefined && meta.optimizer === undefined) problems.push('the file holds no optimizer state (metadata "optimizer"); load it with optimizer null');
+    else if (o !== undefined) {
+      if (!isObj(o) || !Array.isArray(o.param_groups)) problems.push('metadata "optimizer" must be { kind, param_groups }');
+      else if (o.kind !== optimizer.kind) problems.push(`the file holds ${String(o.kind).slice(0, 20)} state, the optimizer is ${optimizer.kind}`);
+      else if (!o.param_groups.every(isObj)) problems.push('metadata "optimizer": every param group must be an object');
+      else optState = { state: {}, param_groups: o.param_groups as OptimizerStateDict['param_groups'] };
+    }
   }
   if (problems.length) {
-    const shown = problems.slice(0, 20).map((p) => `\n  - ${p}`).join('');
-    const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
+    const shown = problems.slice(0, 12).map((p) => `\n  - ${p}`).join('');
+    const more = problems.length > 12 ? `\n  ... and ${problems.length - 12} more` : '';
     const arch = JSON.stringify(layout.architecture);
-    const saved = meta.architecture !== undefined && meta.architecture !== arch ? `\nThe file was saved from ${meta.architecture}; this model is ${arch}.` : '';
-    fail(`the file does not fit this model and these optimizers (another architecture?):${shown}${more}${saved}`);
+    const saved = meta.architecture !== undefined && meta.architecture !== arch ? `\nThe file was saved from ${meta.architecture.slice(0, 300)}; this model is ${arch}.` : '';
+    fail(`the file does not fit this model and optimizer (another architecture?):${shown}${more}${saved}`);
   }
-
   // Scalars: all checked before anything is written, so a bad file changes nothing.
-  const step = parseNumber(meta, 'step', problems);
-  if (step === undefined ? meta.step === undefined : !Number.isSafeInteger(step) || step < 0) problems.push(`metadata "step" must be an integer >= 0, got ${JSON.stringify(meta.step)}`);
+  const step = parseInt(meta, 'step', problems);
+  if (meta.step === undefined) problems.push('metadata "step" is missing');
+  const epoch = parseInt(meta, 'epoch', problems) ?? 0;
   let rng: Record<string, number> | undefined;
-  if (meta.rng !== undefined) {
-    try {
-      const r: unknown = JSON.parse(meta.rng);
-      if (!r || typeof r !== 'object' || Array.isArray(r) || !Object.values(r).every((v) => typeof v === 'number')) throw new Error('not an object of numbers');
-      rng = r as Record<string, number>;
-    } catch (e) {
-      problems.push(`metadata "rng" is not a JSON object of numbers (${e instanceof Error ? e.message : String(e)})`);
-    }
+  const r = parseJson(meta, 'rng', problems);
+  if (r !== undefined) {
+    if (!isObj(r) || !Object.values(r).every((v) => typeof v === 'number' && Number.isFinite(v))) problems.push('metadata "rng" must be a JSON object of finite numbers');
+    else rng = r as Record<string, number>;
   }
-  const lrs = layout.opts.map((_, i) => {
-    const lr = parseNumber(meta, `optimizer.${i}.lr`, problems);
-    if (lr !== undefined && !(lr >= 0)) problems.push(`metadata "optimizer.${i}.lr" must be >= 0, got ${lr}`);
-    return lr;
-  });
-  for (const i of layout.opts.keys()) {
-    const s = tensors[`optimizer.${i}.step`]!.data[0] as number;
-    if (!Number.isInteger(s) || s < 0 || s > 2 ** 24) problems.push(`tensor "optimizer.${i}.step" must hold an integer in [0, 2^24], got ${s}`);
+  const sched = parseJson(meta, 'scheduler', problems);
+  if (sched !== undefined && !(isObj(sched) && Number.isSafeInteger(sched.last_epoch) && (sched.last_epoch as number) >= 0 && (sched.last_epoch as number) <= MAX_CHECKPOINT_STEP)) {
+    problems.push(`metadata "scheduler" must be { last_epoch: an integer in [0, ${MAX_CHECKPOINT_STEP}] }`);
   }
-  const seeds = layout.rng.map(({ prefix }) => parseNumber(meta, `rng.${prefix}.dropout_seed`, problems));
-  if (problems.length) fail(`invalid checkpoint:${problems.map((p) => `\n  - ${p}`).join('')}`);
-
-  // Restore.
+  const trainer = parseJson(meta, 'trainer', problems);
+  if (trainer !== undefined && !isObj(trainer)) problems.push('metadata "trainer" must be a JSON object');
+  const seeds = layout.rng.map(({ key }) => parseInt(meta, `${key}.dropout_seed`, problems, 2 ** 32 - 1));
   const f32 = (name: string): Float32Array => tensors[name]!.data as Float32Array;
-  const params: Record<string, Float32Array> = {};
-  for (const [prefix, m] of layout.modules) for (const k of Object.keys(m.params.table)) params[`${prefix}.${k}`] = f32(`${prefix}.${k}`);
-  if (typeof model.loadStateDict === 'function') model.loadStateDict(params);
-  else {
-    for (const [prefix, m] of layout.modules) {
-      const sub: Record<string, Float32Array> = {};
-      for (const k of Object.keys(m.params.table)) sub[k] = params[`${prefix}.${k}`]!;
-      m.loadStateDict(sub);
-    }
+  const params: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+  for (const k of layout.params) params[k] = { shape: tensors[k]!.shape, data: f32(k) };
+  if (optState && optimizer) {
+    optimizer.stateShapes().forEach(({ states }, i) => {
+      const st: Record<string, Float32Array | number> = { step: f32(`optimizer.state.${i}.step`)[0]! };
+      for (const s of states) st[s] = f32(`optimizer.state.${i}.${s}`);
+      optState!.state[i] = st;
+    });
   }
-  for (const [i, { o, states }] of layout.opts.entries()) {
-    const lr = lrs[i];
-    if (lr !== undefined) o.lr = lr;
-    const state: Record<string, Float32Array> = {};
-    for (const s of states) {
-      const arena = o.state[s]!;
-      const flat = new Float32Array(arena.all.size); // padding between tensors stays zero
-      for (const k of Object.keys(arena.table)) flat.set(f32(`optimizer.${i}.${s}.${k}`), arena.offsets[k]! / 4);
-      state[s] = flat;
+  if (problems.length) fail(`invalid checkpoint:${problems.map((p) => `\n  - ${p}`).join('')}`);
+  // Both check everything first: a refusal changes nothing.
+  const attempt = (what: string, f: () => unknown): void => {
+    try {
+      f();
+    } catch (e) {
+      fail(`${what}: ${e instanceof Error ? e.message : String(e)}`, e);
     }
-    await o.loadState({ ...state, step: f32(`optimizer.${i}.step`) });
-    // The GPU's accumulated 1 - beta^t, not loadState's recomputation, so later steps match to the bit.
-    o.hyper.view([2], H_BC1, `optimizer.${i}.bias_corrections`).write([
-      f32(`optimizer.${i}.bias_correction1`)[0]!,
-      f32(`optimizer.${i}.bias_correction2`)[0]!,
-    ]);
-  }
-  for (const [j, { prefix, m, counter }] of layout.rng.entries()) {
-    counter.write(f32(`rng.${prefix}.dropout_counter`));
+  };
+  attempt('parameters', () => model.checkStateDict(params));
+  if (optState && optimizer) attempt('optimizer', () => optimizer.checkStateDict(optState!));
+  model.loadStateDict(params);
+  if (optState && optimizer) optimizer.loadStateDict(optState);
+  layout.rng.forEach(({ key, m }, j) => {
+    m.dropoutCounter.write(f32(`${key}.dropout_counter`));
     const seed = seeds[j];
-    if (seed !== undefined) setSeed(m, seed);
-  }
-
+    if (seed !== undefined) m.dropoutSeed = seed;
+  });
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(meta)) if (!isReserved(k)) metadata[k] = v;
-  return { step: step!, ...(rng ? { rng } : {}), metadata };
+  return {
+    step: step!,
+    epoch,
+    ...(isObj(sched) ? { scheduler: sched as LoadedCheckpoint['scheduler'] } : {}),
+    ...(rng ? { rng } : {}),
+    ...(isObj(trainer) ? { trainer } : {}),
+    metadata,
+  };
 }
 
 // ------------------------------------------------------------------ browser

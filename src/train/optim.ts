@@ -1,24 +1,32 @@
 /**
- * Optimizers with torch.optim semantics (SGD, Adam, AdamW), each fused into
- * one WGSL dispatch over a whole parameter arena, and gradient clipping on the
- * GPU (clip_grad_norm_, clip_grad_value_). See shaders/optim.wgsl.
+ * Optimizers with torch.optim's signatures and semantics (SGD, Adam, AdamW)
+ * over a model's parameters, and gradient clipping on the GPU
+ * (clip_grad_norm_, clip_grad_value_). See shaders/optim.wgsl.
  *
- * Per `step()`: one tiny dispatch advancing the GPU-side step counter (and
- * Adam's bias corrections), then one dispatch updating every parameter:
- * 2 dispatches, no read-back, no buffer created, no new uniform slot after
- * the first step.
+ *     const opt = new Adam(model.parameters(), { lr: 1e-3 });
+ *     const opt2 = new AdamW([{ params: weights, weightDecay: 0.1 }, { params: biases, weightDecay: 0 }], { lr: 1e-3 });
  *
- * The learning rate is a host-side value written into the optimizer's small
- * "hyper" buffer (`lr` setter / `setLr`) when it changes. That write submits
- * work already recorded (see `Tensor.write`), so change the lr between steps,
- * before recording the next one (what `Scheduler.step()` after `rt.step(...)`
- * does); setting an unchanged lr writes nothing.
+ * Fused: the parameters of a group that lie next to each other in one buffer
+ * (a module's whole arena, usually) are updated by one dispatch. Per
+ * `step()`: one tiny dispatch per group advancing its GPU-side step counter
+ * (and Adam's bias corrections), then one update dispatch per contiguous run
+ * of parameters: with one group over a model of k modules, 1 + k dispatches;
+ * no read-back, no buffer created, no new uniform slot after the first step.
+ *
+ * Each group's learning rate is a host value written into the group's small
+ * "hyper" buffer when it changes. That write submits work already recorded
+ * (see `Tensor.write`), so change it between steps, before recording the next
+ * one (what a Scheduler does); setting an unchanged lr writes nothing.
+ *
+ * `stateDict()` is PyTorch's layout: `{ state: { [index]: { step, exp_avg, ... } },
+ * param_groups: [{ lr, betas, ..., params: [indices], param_names }] }`.
  */
 import type { KernelDesc, Params } from '../kernel.js';
 import { fill, sumSquares } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
 import { Arena, Tensor, fmtShape } from '../tensor.js';
+import type { Parameter } from '../nn/module.js';
 import { cdiv, fold } from '../util.js';
 
 const WG = 64;
@@ -51,194 +59,404 @@ const H_BC1 = 3;
 const H_BC2 = 4;
 const H_SIZE = 8;
 
-/** A flat checkpoint value: an array of the arena's whole length, or a tensor of that size. */
-export type StateValue = ArrayLike<number> | Tensor;
+function checkLr(what: string, v: unknown, name = 'lr'): number {
+  if (typeof v !== 'number' || !(Number.isFinite(v) && v >= 0)) throw new Error(`${what}: ${name} must be a finite number >= 0, got ${String(v)}`);
+  return v;
+}
 
-function checkLr(what: string, v: number, name = 'lr'): void {
-  if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${what}: ${name} must be a finite number >= 0, got ${v}`);
+/** A parameter group as given to an optimizer: its parameters and any options that differ from the defaults. */
+export type ParamGroupSpec<O> = { params: Parameter[] } & O;
+
+/** Parameters that lie next to each other in one buffer (gaps only of alignment padding), updated by one dispatch. */
+export interface ParamRun {
+  /** The run's values and gradients as flat tensors. */
+  value: Tensor;
+  grad: Tensor;
+  params: Parameter[];
+}
+
+function isParameter(p: unknown): p is Parameter {
+  return !!p && typeof p === 'object' && (p as Parameter).value instanceof Tensor && (p as Parameter).grad instanceof Tensor;
 }
 
 /**
- * What SGD, Adam and AdamW share: the parameter and gradient arenas, the
- * hyper buffer (step, lr, decay factor, bias corrections), the bound
- * dispatches, and the state used by checkpoints.
+ * Splits parameters into runs of neighbours: same value buffer, same grad
+ * buffer, the grad at the same distance from its value, and only alignment
+ * padding (zero, never written) between one and the next. The padding inside
+ * a run is updated with zeros and stays zero.
  */
-export abstract class Optimizer {
-  /** `[8]`: step, lr, decoupled decay factor, 1 - beta1^t, 1 - beta2^t (own buffer). */
+export function contiguousRuns(params: readonly Parameter[], align: number): ParamRun[] {
+  // Each buffer's parameters together (buffers in first-seen order), by offset.
+  const order = new Map<GPUBuffer, number>();
+  params.forEach((p) => order.has(p.value.buffer) || order.set(p.value.buffer, order.size));
+  const sorted = [...params].sort((a, b) => order.get(a.value.buffer)! - order.get(b.value.buffer)! || a.value.byteOffset - b.value.byteOffset);
+  const runs: { start: Parameter; end: Parameter; params: Parameter[] }[] = [];
+  for (const p of sorted) {
+    const r = runs[runs.length - 1];
+    if (r) {
+      const prevEnd = r.end.value.byteOffset + r.end.value.byteLength;
+      const gap = p.value.byteOffset - prevEnd;
+      const same =
+        p.value.buffer === r.end.value.buffer &&
+        p.grad.buffer === r.end.grad.buffer &&
+        p.grad.byteOffset - p.value.byteOffset === r.start.grad.byteOffset - r.start.value.byteOffset &&
+        gap >= 0 &&
+        gap < align &&
+        p.value.byteOffset % align === 0;
+      if (same) {
+        r.end = p;
+        r.params.push(p);
+        continue;
+      }
+    }
+    runs.push({ start: p, end: p, params: [p] });
+  }
+  return runs.map(({ start, end, params: ps }) => {
+    const n = (end.value.byteOffset + end.value.byteLength - start.value.byteOffset) / 4;
+    const rt = start.value.rt;
+    return {
+      value: new Tensor(rt, start.value.buffer, start.value.byteOffset, [n], `${start.name}..${end.name}`),
+      grad: new Tensor(rt, start.grad.buffer, start.grad.byteOffset, [n], `${start.name}..${end.name}.grad`),
+      params: ps,
+    };
+  });
+}
+
+/** Hyperparameters of a group, as numbers and flags (PyTorch's names are derived for the state dict). */
+type GroupOptions = Record<string, number | boolean | [number, number]>;
+
+/**
+ * One parameter group: its parameters, hyperparameters and hyper buffer
+ * (step, lr, decay factor, bias corrections), as `optimizer.paramGroups[i]`.
+ * `lr` can be set between steps (a schedule does it).
+ */
+export class ParamGroup {
+  readonly params: Parameter[];
+  /** The group's hyperparameters (defaults merged with the group's own). */
+  readonly options: Readonly<GroupOptions>;
+  /** `[8]` on the GPU: step, lr, decoupled decay factor, 1 - beta1^t, 1 - beta2^t. */
   readonly hyper: Tensor;
-  /** The lr the optimizer was created with (schedules scale it). */
-  readonly baseLr: number;
-  protected lrValue: number;
-  private bumpD: Dispatch | null = null;
-  private updateD: Dispatch | null = null;
-  /** Host mirror of the step count, for `setState` round trips and schedules. */
-  protected stepsRecorded = 0;
+  /** The lr at construction (a schedule scales it; PyTorch's initial_lr). */
+  initialLr: number;
+  readonly runs: ParamRun[];
+  private lrValue: number;
 
   constructor(
-    readonly rt: Runtime,
-    readonly params: Arena,
-    readonly grads: Arena,
-    lr: number,
-    protected readonly name: string,
+    private readonly opt: Optimizer,
+    params: Parameter[],
+    options: GroupOptions,
+    index: number,
   ) {
-    checkLr(name, lr);
-    if (!(params instanceof Arena) || !(grads instanceof Arena)) {
-      throw new Error(`${name}: params and grads must be Arenas (rt.arena(table)); use the same table for both`);
-    }
-    if (params.buffer === grads.buffer) throw new Error(`${name}: params and grads must be different arenas`);
-    if (params.all.size !== grads.all.size || !sameLayout(params, grads)) {
-      throw new Error(
-        `${name}: grads ${grads.label} ${fmtShape(grads.all.shape)} must have the layout of params ${params.label} ${fmtShape(params.all.shape)} (make both with one table)`,
-      );
-    }
-    this.baseLr = lr;
-    this.lrValue = lr;
-    this.hyper = rt.zeros([H_SIZE], `${name}.hyper`);
+    this.params = params;
+    this.options = options;
+    this.lrValue = checkLr(`${opt.name}: param group ${index}`, options.lr);
+    this.initialLr = this.lrValue;
+    const rt = opt.rt;
+    this.hyper = rt.zeros([H_SIZE], `${opt.name}.group${index}.hyper`);
+    this.runs = contiguousRuns(params, rt.limits.minStorageBufferOffsetAlignment);
   }
-
-  /** A state arena laid out like the parameters (zero). */
-  protected stateArena(label: string): Arena {
-    return this.rt.arena(this.params.table, `${this.name}.${label}`);
-  }
-
-  /** Writes step, lr, decay and the bias corrections for `step` completed steps. */
-  protected writeHyper(step: number): void {
-    const [c1, c2] = this.betaComplements();
-    const h = new Float32Array(H_SIZE);
-    h[H_STEP] = step;
-    h[H_LR] = this.lrValue;
-    h[H_DECAY] = this.decayFactor(this.lrValue);
-    // 1 - beta^t in float64 (PyTorch computes it in Python floats).
-    h[H_BC1] = c1 ? 1 - (1 - c1) ** step : 0;
-    h[H_BC2] = c2 ? 1 - (1 - c2) ** step : 0;
-    this.hyper.write(h);
-    this.stepsRecorded = step;
-  }
-
-  /** `[1 - beta1, 1 - beta2]` (0 where there is no bias correction). */
-  protected betaComplements(): [number, number] {
-    return [0, 0];
-  }
-
-  /** AdamW's `1 - lr * weight_decay` (1 otherwise). */
-  protected decayFactor(_lr: number): number {
-    return 1;
-  }
-
-  protected abstract updateEntry(): string;
-  protected abstract updateTensors(): Record<string, Tensor>;
-  protected abstract updateParams(): Params;
 
   get lr(): number {
     return this.lrValue;
   }
-
-  /** Sets the learning rate of the next steps (a write to the hyper buffer when it changes; do it between steps). */
+  /** Sets the lr of the next steps (a write to the hyper buffer when it changes; do it between steps). */
   set lr(v: number) {
-    checkLr(this.name, v);
+    checkLr(this.opt.name, v);
     if (v === this.lrValue) return;
     this.lrValue = v;
-    this.hyper.view([2], H_LR, `${this.name}.lr`).write([v, this.decayFactor(v)]);
+    this.hyper.view([2], H_LR, `${this.opt.name}.lr`).write([v, this.opt.decayFactor(this, v)]);
+  }
+}
+
+export type ParamsArg<O> = readonly Parameter[] | readonly ParamGroupSpec<O>[];
+
+/**
+ * What SGD, Adam and AdamW share: parameter groups with their hyper
+ * buffers, state buffers laid out like the parameter buffers, the bound
+ * dispatches, and the state dict.
+ */
+export abstract class Optimizer {
+  readonly rt: Runtime;
+  readonly paramGroups: ParamGroup[];
+  /** Every parameter, in order (their indices are the state dict's). */
+  readonly params: Parameter[];
+  private readonly stateBuffers = new Map<string, Map<GPUBuffer, Tensor>>();
+  private bound: Dispatch[] | null = null;
+  /** Host mirror of the step count, for schedules and state round trips. */
+  protected stepsRecorded = 0;
+
+  constructor(
+    params: ParamsArg<object>,
+    defaults: GroupOptions,
+    readonly name: string,
+  ) {
+    if (!Array.isArray(params) || params.length === 0) {
+      throw new Error(`${name}: params must be a non-empty array of parameters (model.parameters()) or of groups [{ params, ...options }], got ${Array.isArray(params) ? 'an empty array' : typeof params}`);
+    }
+    const specs: { params: Parameter[]; o: Record<string, unknown> }[] = isParameter(params[0])
+      ? [{ params: params as Parameter[], o: {} }]
+      : (params as ParamGroupSpec<object>[]).map((g, i) => {
+          if (!g || typeof g !== 'object' || !Array.isArray(g.params)) throw new Error(`${name}: params[${i}] must be a Parameter or a group { params: Parameter[], ...options }`);
+          const { params: ps, ...o } = g;
+          return { params: ps, o };
+        });
+    const seen = new Set<Tensor>();
+    const all: Parameter[] = [];
+    specs.forEach(({ params: ps }, gi) => {
+      if (!ps.length) throw new Error(`${name}: param group ${gi} has no parameters`);
+      ps.forEach((p, i) => {
+        if (!isParameter(p)) throw new Error(`${name}: group ${gi} params[${i}] is not a Parameter ({ name, value, grad } tensors), got ${typeof p}`);
+        if (seen.has(p.value)) throw new Error(`${name}: parameter '${p.name}' appears twice (a parameter belongs to one group)`);
+        if (p.value.size !== p.grad.size) throw new Error(`${name}: parameter '${p.name}' has ${p.value.size} values but its grad ${p.grad.size}`);
+        if (p.value.buffer === p.grad.buffer) throw new Error(`${name}: parameter '${p.name}' and its grad share a buffer`);
+        seen.add(p.value);
+        all.push(p);
+      });
+    });
+    this.rt = all[0]!.value.rt;
+    for (const p of all) if (p.value.rt !== this.rt) throw new Error(`${name}: parameter '${p.name}' belongs to another runtime`);
+    this.params = all;
+    this.paramGroups = specs.map(({ params: ps, o }, gi) => {
+      for (const k of Object.keys(o)) if (!(k in defaults)) throw new Error(`${name}: param group ${gi}: unknown option '${k}' (known: ${Object.keys(defaults).join(', ')})`);
+      const merged = { ...defaults, ...(o as GroupOptions) };
+      this.validate(merged, gi);
+      return new ParamGroup(this, ps, merged, gi);
+    });
+    for (const g of this.paramGroups) this.writeHyper(g, 0);
   }
 
+  /** Checks a group's merged options (throws naming the option). */
+  protected abstract validate(o: GroupOptions, group: number): void;
+  /** State names (PyTorch's) a group keeps per parameter. */
+  protected abstract stateNames(g: ParamGroup): string[];
+  protected abstract updateEntry(g: ParamGroup): string;
+  /** The update kernel's state bindings (`m`, `v`, `vmax`) by state name. */
+  protected abstract stateBindings(g: ParamGroup): Record<string, string>;
+  protected abstract updateParams(g: ParamGroup): Params;
+  /** Hyperparameters under PyTorch's param_group names. */
+  protected abstract torchOptions(g: ParamGroup): Record<string, unknown>;
+  /** `[1 - beta1, 1 - beta2]` (0 where there is no bias correction). */
+  protected betaComplements(_g: ParamGroup): [number, number] {
+    return [0, 0];
+  }
+  /** AdamW's `1 - lr * weight_decay` (1 otherwise). */
+  decayFactor(_g: ParamGroup, _lr: number): number {
+    return 1;
+  }
+
+  /** The state tensor `state` of one parameter (a view of a buffer laid out like its parameter buffer). */
+  stateOf(p: Parameter, state: string): Tensor {
+    let m = this.stateBuffers.get(state);
+    if (!m) this.stateBuffers.set(state, (m = new Map()));
+    let buf = m.get(p.value.buffer);
+    if (!buf) m.set(p.value.buffer, (buf = this.rt.zeros([p.value.buffer.size / 4], `${this.name}.${state}`)));
+    return buf.view(p.value.shape, p.value.byteOffset / 4, `${this.name}.${state}.${p.name}`);
+  }
+
+  private runState(r: ParamRun, state: string): Tensor {
+    const first = this.stateOf(r.params[0]!, state);
+    return new Tensor(this.rt, first.buffer, first.byteOffset, r.value.shape, `${this.name}.${state}.run`);
+  }
+
+  /** Writes step, lr, decay and the bias corrections for `step` completed steps. */
+  private writeHyper(g: ParamGroup, step: number, bc?: [number, number]): void {
+    const [c1, c2] = this.betaComplements(g);
+    const h = new Float32Array(H_SIZE);
+    h[H_STEP] = step;
+    h[H_LR] = g.lr;
+    h[H_DECAY] = this.decayFactor(g, g.lr);
+    // 1 - beta^t in float64 (PyTorch computes it in Python floats), unless the GPU's own values are given.
+    h[H_BC1] = bc ? bc[0] : c1 ? 1 - (1 - c1) ** step : 0;
+    h[H_BC2] = bc ? bc[1] : c2 ? 1 - (1 - c2) ** step : 0;
+    g.hyper.write(h);
+  }
+
+  /** The first group's lr; setting it sets every group's. */
+  get lr(): number {
+    return this.paramGroups[0]!.lr;
+  }
+  set lr(v: number) {
+    for (const g of this.paramGroups) g.lr = v;
+  }
   setLr(v: number): void {
     this.lr = v;
   }
 
-  /** Steps recorded so far (host mirror of `hyper[0]`, exact while the GPU's f32 counter is, below 2^24). */
+  /** Steps recorded so far (host mirror of the GPU counter, exact below 2^24). */
   get stepCount(): number {
     return this.stepsRecorded;
   }
 
-  /** Records one optimizer step into the current step: bump the counter, update every parameter. */
+  /** Records one optimizer step into the current step: per group, bump its counter, update each run. */
   step(): void {
-    if (!this.updateD) {
-      const [c1, c2] = this.betaComplements();
-      this.bumpD = this.rt.bind(desc('bump'), { hyperW: this.hyper }, { c1, c2 });
-      this.updateD = this.rt.bind(desc(this.updateEntry()), { ...this.updateTensors(), hyper: this.hyper }, {
-        n: this.params.all.size,
-        ...this.updateParams(),
-      });
+    if (!this.bound) {
+      const b: Dispatch[] = [];
+      for (const g of this.paramGroups) {
+        const [c1, c2] = this.betaComplements(g);
+        b.push(this.rt.bind(desc('bump'), { hyperW: g.hyper }, { c1, c2 }));
+        const bindings = this.stateBindings(g);
+        for (const r of g.runs) {
+          const t: Record<string, Tensor> = { p: r.value, g: r.grad, hyper: g.hyper };
+          for (const [state, binding] of Object.entries(bindings)) t[binding] = this.runState(r, state);
+          b.push(this.rt.bind(desc(this.updateEntry(g)), t, { n: r.value.size, ...this.updateParams(g) }));
+        }
+      }
+      this.bound = b;
     }
-    this.rt.run(this.bumpD!);
-    this.rt.run(this.updateD);
+    for (const d of this.bound) this.rt.run(d);
     this.stepsRecorded++;
   }
 
-  /** `grads = 0` over the whole gradient arena (one dispatch). */
+  /** Sets every parameter's gradient to zero (one dispatch per run). */
   zeroGrad(): void {
-    fill(this.rt, this.grads.all, 0);
+    for (const g of this.paramGroups) for (const r of g.runs) fill(this.rt, r.grad, 0);
   }
 
-  /** The state arenas by PyTorch's state names (`exp_avg`, `momentum_buffer`, ...). */
-  abstract get state(): Readonly<Record<string, Arena>>;
-
-  /** Frees the optimizer's own buffers (its state and hyper buffer; not the parameters or gradients). */
+  /** Frees the optimizer's own buffers (state and hyper; not the parameters or gradients). */
   destroy(): void {
-    for (const a of Object.values(this.state)) a.destroy();
-    this.hyper.destroy();
-    this.bumpD = this.updateD = null;
+    this.rt.submit();
+    for (const m of this.stateBuffers.values()) for (const t of m.values()) t.buffer.destroy();
+    this.stateBuffers.clear();
+    for (const g of this.paramGroups) g.hyper.buffer.destroy();
+    this.bound = null;
+  }
+
+  /** The state names of each parameter, by index. */
+  private stateLayout(): { p: Parameter; group: ParamGroup; names: string[] }[] {
+    return this.paramGroups.flatMap((g) => g.params.map((p) => ({ p, group: g, names: this.stateNames(g) })));
   }
 
   /**
-   * The state to save: each state arena as one flat tensor (padding
-   * included), and `step` (`[1]`, a view of the hyper buffer).
+   * The optimizer's state in PyTorch's layout: `state[i]` holds `step` and
+   * the state tensors of parameter i (flat, the parameter's shape in
+   * `shapes`), `param_groups[g]` the hyperparameters under PyTorch's names
+   * with `params` (indices) and `param_names`. Ours besides: each group's
+   * `bias_correction1/2` as the GPU accumulated them (f32), so a restored run
+   * continues bit for bit. Downloads (call between steps).
    */
-  stateTensors(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const [k, a] of Object.entries(this.state)) out[k] = a.all;
-    out.step = this.hyper.view([1], H_STEP, `${this.name}.step`);
-    return out;
+  async stateDict(): Promise<OptimizerStateDict> {
+    const hyper = await Promise.all(this.paramGroups.map((g) => g.hyper.read()));
+    const state: OptimizerStateDict['state'] = {};
+    let i = 0;
+    const groupOf = new Map(this.paramGroups.map((g, gi) => [g, gi]));
+    for (const { p, group, names } of this.stateLayout()) {
+      const h = hyper[groupOf.get(group)!]!;
+      const s: Record<string, Float32Array | number> = { step: h[H_STEP]! };
+      for (const n of names) s[n] = await this.stateOf(p, n).read();
+      state[i++] = s;
+    }
+    let at = 0;
+    const param_groups = this.paramGroups.map((g, gi) => {
+      const h = hyper[gi]!;
+      const idx = g.params.map(() => at++);
+      return {
+        ...this.torchOptions(g),
+        lr: g.lr,
+        initial_lr: g.initialLr,
+        params: idx,
+        param_names: g.params.map((p) => p.name),
+        bias_correction1: h[H_BC1]!,
+        bias_correction2: h[H_BC2]!,
+      };
+    });
+    return { state, param_groups };
   }
 
-  /** Downloads `stateTensors()` (one read each). */
-  async stateDict(): Promise<Record<string, Float32Array>> {
-    const out: Record<string, Float32Array> = {};
-    for (const [k, t] of Object.entries(this.stateTensors())) out[k] = await t.read();
-    return out;
+  /** Shapes of each parameter's state tensors, by index (for files). */
+  stateShapes(): { name: string; shape: readonly number[]; states: string[] }[] {
+    return this.stateLayout().map(({ p, names }) => ({ name: p.name, shape: p.value.shape, states: names }));
   }
+
+  /** The kind of optimizer ('Adam', 'AdamW', 'SGD'), minification-proof. */
+  abstract get kind(): string;
 
   /**
-   * Restores what `stateTensors()` / `stateDict()` gave: every state name,
-   * each a flat array (or tensor) of the arena's length, and `step` (a number,
-   * or a one-element array/tensor). Submits pending work first; not inside a step.
+   * Restores a `stateDict()` (or one made by PyTorch in this layout): the
+   * same groups with the same number of parameters, every state tensor with
+   * its parameter's size. The hyperparameters must be the file's (a
+   * different `betas` or `eps` would change the run: refused, naming it);
+   * `lr` and `initial_lr` are restored. Everything is checked before
+   * anything is written. Call between steps.
    */
-  async loadState(state: Record<string, StateValue | number>): Promise<void> {
-    const names = Object.keys(this.state);
-    for (const k of Object.keys(state)) {
-      if (k !== 'step' && !names.includes(k)) {
-        throw new Error(`${this.name}.loadState: unknown state '${k}'; expected ${[...names, 'step'].join(', ')}`);
+  loadStateDict(sd: OptimizerStateDict): void {
+    const { steps, layout, indexOf } = this.checkStateDict(sd);
+    for (const { p, names } of layout) {
+      const s = sd.state[indexOf.get(p)!];
+      for (const n of names) {
+        const t = this.stateOf(p, n);
+        if (s) t.write(s[n] as ArrayLike<number>);
+        else t.write(new Float32Array(t.size));
       }
     }
-    for (const k of [...names, 'step']) {
-      if (!(k in state)) throw new Error(`${this.name}.loadState: '${k}' is missing`);
-    }
-    for (const k of names) {
-      const dst = this.state[k]!.all;
-      const v = state[k] as StateValue;
-      const data = v instanceof Tensor ? await v.read() : v;
-      if (typeof data === 'number' || data.length !== dst.size) {
-        throw new Error(`${this.name}.loadState: '${k}' must hold ${dst.size} values (the whole arena), got ${typeof data === 'number' ? 'a number' : data.length}`);
-      }
-      dst.write(data);
-    }
-    const s = state.step!;
-    const step = typeof s === 'number' ? s : s instanceof Tensor ? (await s.read())[0]! : s[0]!;
-    if (!Number.isInteger(step) || step < 0) throw new Error(`${this.name}.loadState: step must be an integer >= 0, got ${step}`);
-    this.writeHyper(step);
+    this.paramGroups.forEach((g, gi) => {
+      const sg = sd.param_groups[gi]!;
+      if (typeof sg.initial_lr === 'number') g.initialLr = sg.initial_lr;
+      if (typeof sg.lr === 'number') g.lr = sg.lr;
+      const bc = typeof sg.bias_correction1 === 'number' && typeof sg.bias_correction2 === 'number' ? ([sg.bias_correction1, sg.bias_correction2] as [number, number]) : undefined;
+      this.writeHyper(g, steps[gi]!, bc);
+    });
+    this.stepsRecorded = Math.max(0, ...steps);
   }
 
-  /** `loadState` under PyTorch-like naming. */
-  setState(state: Record<string, StateValue | number>): Promise<void> {
-    return this.loadState(state);
+  /** `loadStateDict`'s checks alone: throws what it would refuse, writes nothing. */
+  checkStateDict(sd: OptimizerStateDict): { steps: number[]; layout: { p: Parameter; names: string[] }[]; indexOf: Map<Parameter, number> } {
+    const who = `${this.name}.loadStateDict`;
+    if (!sd || typeof sd !== 'object' || !sd.state || typeof sd.state !== 'object' || !Array.isArray(sd.param_groups)) {
+      throw new Error(`${who}: expected { state, param_groups } (PyTorch's layout)`);
+    }
+    if (sd.param_groups.length !== this.paramGroups.length) throw new Error(`${who}: the state has ${sd.param_groups.length} param group(s), this optimizer ${this.paramGroups.length}`);
+    const problems: string[] = [];
+    const steps: number[] = [];
+    this.paramGroups.forEach((g, gi) => {
+      const sg = sd.param_groups[gi]!;
+      if (!sg || !Array.isArray(sg.params) || sg.params.length !== g.params.length) {
+        problems.push(`param group ${gi} must list ${g.params.length} parameters, has ${Array.isArray(sg?.params) ? sg.params.length : 'none'}`);
+        return;
+      }
+      const mine = this.torchOptions(g);
+      for (const [k, v] of Object.entries(mine)) {
+        if (k in sg && JSON.stringify(sg[k]) !== JSON.stringify(v)) problems.push(`param group ${gi}: ${k} is ${JSON.stringify(sg[k])} in the state, ${JSON.stringify(v)} here`);
+      }
+      for (const k of ['lr', 'initial_lr']) {
+        if (k in sg && !(typeof sg[k] === 'number' && Number.isFinite(sg[k] as number) && (sg[k] as number) >= 0)) problems.push(`param group ${gi}: ${k} must be a number >= 0, got ${JSON.stringify(sg[k])}`);
+      }
+      let step: number | undefined;
+      for (const i of sg.params as number[]) {
+        const s = sd.state[i];
+        if (!s) continue; // no state yet (never stepped), as PyTorch
+        const v = typeof s.step === 'number' ? s.step : (s.step as ArrayLike<number>)?.[0];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2 ** 24) problems.push(`state ${i}: step must be an integer in [0, 2^24], got ${String(s.step)}`);
+        else if (step !== undefined && v !== step) problems.push(`state ${i}: step ${v} differs from its group's ${step} (a group steps together)`);
+        else step = v;
+      }
+      steps[gi] = step ?? 0;
+      for (const k of ['bias_correction1', 'bias_correction2']) {
+        if (k in sg && !(typeof sg[k] === 'number' && (sg[k] as number) >= 0 && (sg[k] as number) <= 1)) problems.push(`param group ${gi}: ${k} must be in [0, 1], got ${JSON.stringify(sg[k])}`);
+      }
+    });
+    const layout = this.stateLayout();
+    const indexOf = new Map<Parameter, number>();
+    let at = 0;
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, j) => indexOf.set(p, (sd.param_groups[gi]?.params as number[] | undefined)?.[j] ?? at++)));
+    for (const { p, names } of layout) {
+      const i = indexOf.get(p)!;
+      const s = sd.state[i];
+      if (!s) continue;
+      for (const n of names) {
+        const v = s[n] as ArrayLike<number> | undefined;
+        if (!v || typeof v === 'number' || v.length !== p.value.size) problems.push(`state ${i} ('${p.name}'): ${n} must hold ${p.value.size} values ${fmtShape(p.value.shape)}, got ${v === undefined ? 'none' : typeof v === 'number' ? 'a number' : v.length}`);
+      }
+      for (const k of Object.keys(s)) if (k !== 'step' && !names.includes(k)) problems.push(`state ${i} ('${p.name}'): unknown state '${k}' (expected ${names.join(', ') || 'none'})`);
+    }
+    if (problems.length) throw new Error(`${who}: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`);
+    return { steps, layout, indexOf };
   }
 }
 
-function sameLayout(a: Arena, b: Arena): boolean {
-  const ka = Object.keys(a.table);
-  const kb = Object.keys(b.table);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k, i) => kb[i] === k && a.offsets[k] === b.offsets[k] && a.tensors[k]!.size === b.tensors[k]!.size);
+/** An optimizer's state in PyTorch's layout (see `Optimizer.stateDict`). */
+export interface OptimizerStateDict {
+  state: Record<number, Record<string, Float32Array | ArrayLike<number> | number>>;
+  param_groups: ({ params: number[]; param_names?: string[] } & Record<string, unknown>)[];
 }
 
 // ---------------------------------------------------------------------- SGD
@@ -253,55 +471,44 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
+const num = (o: GroupOptions, k: string): number => o[k] as number;
+
 /** torch.optim.SGD: the same update, options and defaults; state `momentum_buffer` when momentum != 0. */
 export class SGD extends Optimizer {
-  readonly momentum: number;
-  readonly dampening: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
-  readonly maximize: boolean;
-  private readonly buf: Arena | null;
-
-  constructor(rt: Runtime, params: Arena, grads: Arena, o: SGDOptions = {}) {
-    super(rt, params, grads, o.lr ?? 1e-3, 'SGD');
-    this.momentum = o.momentum ?? 0;
-    this.dampening = o.dampening ?? 0;
-    this.weightDecay = o.weightDecay ?? 0;
-    this.nesterov = !!o.nesterov;
-    this.maximize = !!o.maximize;
-    for (const [k, v] of Object.entries({ momentum: this.momentum, weightDecay: this.weightDecay })) {
-      if (!(Number.isFinite(v) && v >= 0)) throw new Error(`SGD: ${k} must be >= 0, got ${v}`);
+  constructor(params: ParamsArg<SGDOptions>, o: SGDOptions = {}) {
+    super(params, { lr: o.lr ?? 1e-3, momentum: o.momentum ?? 0, dampening: o.dampening ?? 0, weightDecay: o.weightDecay ?? 0, nesterov: !!o.nesterov, maximize: !!o.maximize }, 'SGD');
+  }
+  get kind(): string {
+    return 'SGD';
+  }
+  /** The first group's momentum (groups may differ). */
+  get momentum(): number {
+    return num(this.paramGroups[0]!.options, 'momentum');
+  }
+  protected validate(o: GroupOptions, gi: number): void {
+    for (const k of ['momentum', 'weightDecay']) {
+      const v = o[k];
+      if (typeof v !== 'number' || !(Number.isFinite(v) && v >= 0)) throw new Error(`SGD: group ${gi}: ${k} must be >= 0, got ${String(v)}`);
     }
-    if (!Number.isFinite(this.dampening)) throw new Error(`SGD: dampening must be finite, got ${this.dampening}`);
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new Error('SGD: nesterov momentum requires a momentum > 0 and zero dampening');
-    }
-    this.buf = this.momentum !== 0 ? this.stateArena('momentum_buffer') : null;
-    this.writeHyper(0);
+    if (typeof o.dampening !== 'number' || !Number.isFinite(o.dampening)) throw new Error(`SGD: group ${gi}: dampening must be finite, got ${String(o.dampening)}`);
+    if (o.nesterov && (num(o, 'momentum') <= 0 || o.dampening !== 0)) throw new Error('SGD: nesterov momentum requires a momentum > 0 and zero dampening');
   }
-
-  get state(): Readonly<Record<string, Arena>> {
-    return this.buf ? { momentum_buffer: this.buf } : {};
+  protected stateNames(g: ParamGroup): string[] {
+    return num(g.options, 'momentum') !== 0 ? ['momentum_buffer'] : [];
   }
-
-  protected updateEntry(): string {
-    return this.buf ? 'sgd_momentum' : 'sgd';
+  protected updateEntry(g: ParamGroup): string {
+    return num(g.options, 'momentum') !== 0 ? 'sgd_momentum' : 'sgd';
   }
-
-  protected updateTensors(): Record<string, Tensor> {
-    const t: Record<string, Tensor> = { p: this.params.all, g: this.grads.all };
-    if (this.buf) t.m = this.buf.all;
-    return t;
+  protected stateBindings(g: ParamGroup): Record<string, string> {
+    return num(g.options, 'momentum') !== 0 ? { momentum_buffer: 'm' } : {};
   }
-
-  protected updateParams(): Params {
-    return {
-      momentum: this.momentum,
-      dampening: this.dampening,
-      weightDecay: this.weightDecay,
-      nesterov: this.nesterov ? 1 : 0,
-      maximize: this.maximize ? 1 : 0,
-    };
+  protected updateParams(g: ParamGroup): Params {
+    const o = g.options;
+    return { momentum: num(o, 'momentum'), dampening: num(o, 'dampening'), weightDecay: num(o, 'weightDecay'), nesterov: o.nesterov ? 1 : 0, maximize: o.maximize ? 1 : 0 };
+  }
+  protected torchOptions(g: ParamGroup): Record<string, unknown> {
+    const o = g.options;
+    return { momentum: o.momentum, dampening: o.dampening, weight_decay: o.weightDecay, nesterov: o.nesterov, maximize: o.maximize };
   }
 }
 
@@ -322,88 +529,90 @@ export interface AdamOptions {
 
 /** torch.optim.Adam: L2 weight decay added to the gradient; state `exp_avg`, `exp_avg_sq` (+ `max_exp_avg_sq`). */
 export class Adam extends Optimizer {
-  readonly betas: [number, number];
-  readonly eps: number;
-  readonly weightDecay: number;
-  readonly amsgrad: boolean;
-  readonly maximize: boolean;
-  readonly expAvg: Arena;
-  readonly expAvgSq: Arena;
-  readonly maxExpAvgSq: Arena | null;
-
-  constructor(rt: Runtime, params: Arena, grads: Arena, o: AdamOptions = {}, protected readonly decoupled = false) {
-    super(rt, params, grads, o.lr ?? 1e-3, decoupled ? 'AdamW' : 'Adam');
-    this.betas = o.betas ?? [0.9, 0.999];
-    this.eps = o.eps ?? 1e-8;
-    this.weightDecay = o.weightDecay ?? (decoupled ? 1e-2 : 0);
-    this.amsgrad = !!o.amsgrad;
-    this.maximize = !!o.maximize;
-    const [b1, b2] = this.betas;
-    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`${this.name}: betas must be in [0, 1), got [${b1}, ${b2}]`);
-    if (!(this.eps >= 0)) throw new Error(`${this.name}: eps must be >= 0, got ${this.eps}`);
-    if (!(Number.isFinite(this.weightDecay) && this.weightDecay >= 0)) {
-      throw new Error(`${this.name}: weightDecay must be >= 0, got ${this.weightDecay}`);
-    }
-    this.expAvg = this.stateArena('exp_avg');
-    this.expAvgSq = this.stateArena('exp_avg_sq');
-    this.maxExpAvgSq = this.amsgrad ? this.stateArena('max_exp_avg_sq') : null;
-    this.writeHyper(0);
+  constructor(params: ParamsArg<AdamOptions>, o: AdamOptions = {}, protected readonly decoupled = false) {
+    super(
+      params,
+      { lr: o.lr ?? 1e-3, betas: o.betas ?? [0.9, 0.999], eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? (decoupled ? 1e-2 : 0), amsgrad: !!o.amsgrad, maximize: !!o.maximize },
+      decoupled ? 'AdamW' : 'Adam',
+    );
   }
-
-  get state(): Readonly<Record<string, Arena>> {
-    const s: Record<string, Arena> = { exp_avg: this.expAvg, exp_avg_sq: this.expAvgSq };
-    if (this.maxExpAvgSq) s.max_exp_avg_sq = this.maxExpAvgSq;
-    return s;
+  get kind(): string {
+    return this.decoupled ? 'AdamW' : 'Adam';
   }
-
-  protected override betaComplements(): [number, number] {
-    return [1 - this.betas[0], 1 - this.betas[1]];
+  /** The first group's betas, eps, weight decay (groups may differ: `paramGroups[i].options`). */
+  get betas(): [number, number] {
+    return this.paramGroups[0]!.options.betas as [number, number];
   }
-
-  protected override decayFactor(lr: number): number {
-    return this.decoupled ? 1 - lr * this.weightDecay : 1;
+  get eps(): number {
+    return num(this.paramGroups[0]!.options, 'eps');
   }
-
-  protected updateEntry(): string {
-    return this.amsgrad ? 'adam_amsgrad' : 'adam';
+  get weightDecay(): number {
+    return num(this.paramGroups[0]!.options, 'weightDecay');
   }
-
-  protected updateTensors(): Record<string, Tensor> {
-    const t: Record<string, Tensor> = { p: this.params.all, g: this.grads.all, m: this.expAvg.all, v: this.expAvgSq.all };
-    if (this.maxExpAvgSq) t.vmax = this.maxExpAvgSq.all;
-    return t;
+  protected validate(o: GroupOptions, gi: number): void {
+    const b = o.betas as unknown;
+    if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) throw new Error(`${this.kind}: group ${gi}: betas must be two numbers in [0, 1), got ${JSON.stringify(b)}`);
+    if (typeof o.eps !== 'number' || !(o.eps >= 0)) throw new Error(`${this.kind}: group ${gi}: eps must be >= 0, got ${String(o.eps)}`);
+    if (typeof o.weightDecay !== 'number' || !(Number.isFinite(o.weightDecay) && o.weightDecay >= 0)) throw new Error(`${this.kind}: group ${gi}: weightDecay must be >= 0, got ${String(o.weightDecay)}`);
   }
-
-  protected updateParams(): Params {
-    const [b1, b2] = this.betas;
+  protected stateNames(g: ParamGroup): string[] {
+    return g.options.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
+  }
+  protected updateEntry(g: ParamGroup): string {
+    return g.options.amsgrad ? 'adam_amsgrad' : 'adam';
+  }
+  protected stateBindings(g: ParamGroup): Record<string, string> {
+    return g.options.amsgrad ? { exp_avg: 'm', exp_avg_sq: 'v', max_exp_avg_sq: 'vmax' } : { exp_avg: 'm', exp_avg_sq: 'v' };
+  }
+  protected override betaComplements(g: ParamGroup): [number, number] {
+    const [b1, b2] = g.options.betas as [number, number];
+    return [1 - b1, 1 - b2];
+  }
+  override decayFactor(g: ParamGroup, lr: number): number {
+    return this.decoupled ? 1 - lr * num(g.options, 'weightDecay') : 1;
+  }
+  protected updateParams(g: ParamGroup): Params {
+    const [b1, b2] = g.options.betas as [number, number];
     return {
       w1: 1 - b1,
       beta2: b2,
       w2: 1 - b2,
-      eps: this.eps,
-      weightDecay: this.decoupled ? 0 : this.weightDecay,
+      eps: num(g.options, 'eps'),
+      weightDecay: this.decoupled ? 0 : num(g.options, 'weightDecay'),
       decoupled: this.decoupled ? 1 : 0,
-      maximize: this.maximize ? 1 : 0,
+      maximize: g.options.maximize ? 1 : 0,
     };
+  }
+  protected torchOptions(g: ParamGroup): Record<string, unknown> {
+    const o = g.options;
+    return { betas: o.betas, eps: o.eps, weight_decay: o.weightDecay, amsgrad: o.amsgrad, maximize: o.maximize };
   }
 }
 
 /** torch.optim.AdamW: decoupled weight decay (`p *= 1 - lr * wd` before the Adam update), default 1e-2. */
 export class AdamW extends Adam {
-  constructor(rt: Runtime, params: Arena, grads: Arena, o: AdamOptions = {}) {
-    super(rt, params, grads, o, true);
+  constructor(params: ParamsArg<AdamOptions>, o: AdamOptions = {}) {
+    super(params, o, true);
   }
 }
 
 // ----------------------------------------------------------------- clipping
 
-type GradList = readonly (Tensor | Arena)[];
+/** Gradients to clip: tensors, gradient arenas (one reduction each), or parameters (`model.parameters()`, merged into runs). */
+type GradList = readonly (Tensor | Arena)[] | readonly Parameter[];
 
 function flatGrads(what: string, grads: GradList): Tensor[] {
-  if (!grads.length) throw new Error(`${what}: grads is empty`);
-  return grads.map((g, i) => {
+  if (!Array.isArray(grads) || !grads.length) throw new Error(`${what}: grads is empty`);
+  if (isParameter(grads[0])) {
+    const ps = grads as readonly Parameter[];
+    ps.forEach((p, i) => {
+      if (!isParameter(p)) throw new Error(`${what}: grads[${i}] is not a Parameter`);
+    });
+    return contiguousRuns(ps, ps[0]!.value.rt.limits.minStorageBufferOffsetAlignment).map((r) => r.grad);
+  }
+  return (grads as readonly (Tensor | Arena)[]).map((g, i) => {
     const t = g instanceof Arena ? g.all : g;
-    if (!(t instanceof Tensor)) throw new Error(`${what}: grads[${i}] must be a Tensor or an Arena`);
+    if (!(t instanceof Tensor)) throw new Error(`${what}: grads[${i}] must be a Tensor, an Arena or a Parameter`);
     return t;
   });
 }

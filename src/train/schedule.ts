@@ -86,36 +86,62 @@ export function warmupCosine(o: { warmup: number; total: number; startFactor?: n
 }
 
 /**
- * Applies a schedule to an optimizer, as torch's LRScheduler: construction
- * sets the lr of step 0, each `step()` (call it after the optimizer step's
- * work is recorded and submitted, i.e. after `rt.step(...)`) the next one.
+ * Applies a schedule to an optimizer, as torch's LRScheduler: every param
+ * group's lr becomes `schedule(step, group.initialLr)`. Construction sets the
+ * lr of step 0, each `step()` (call it after the optimizer step's work is
+ * recorded and submitted, i.e. after `rt.step(...)`) the next one. The lr is
+ * a small buffer write when it changes: nothing is re-recorded.
  */
 export class Scheduler {
   /** The step whose lr is set now (PyTorch's last_epoch). */
   lastStep = 0;
 
   constructor(
-    readonly optimizer: Pick<Optimizer, 'setLr'>,
+    readonly optimizer: Pick<Optimizer, 'paramGroups'>,
     readonly schedule: Schedule,
-    readonly baseLr: number = (optimizer as Optimizer).baseLr,
   ) {
-    if (!(typeof baseLr === 'number' && baseLr >= 0)) throw new Error(`Scheduler: baseLr must be >= 0, got ${baseLr}`);
-    optimizer.setLr(schedule(0, baseLr));
+    if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new Error('Scheduler: optimizer must be an Optimizer (with paramGroups)');
+    if (typeof schedule !== 'function') throw new Error(`Scheduler: schedule must be a function (step, baseLr) => lr, got ${typeof schedule}`);
+    this.apply();
   }
 
-  /** The lr of `step` under this schedule. */
+  /** The lr of `step` under this schedule, for each param group. */
+  lrsAt(step: number): number[] {
+    return this.optimizer.paramGroups.map((g) => this.schedule(step, g.initialLr));
+  }
+
+  /** The first group's lr at `step`. */
   lrAt(step: number): number {
-    return this.schedule(step, this.baseLr);
+    return this.lrsAt(step)[0]!;
+  }
+
+  private apply(): void {
+    const lrs = this.lrsAt(this.lastStep);
+    lrs.forEach((lr, i) => {
+      if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`Scheduler: the schedule gave lr ${lr} at step ${this.lastStep} (group ${i}); it must be a finite number >= 0`);
+    });
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]!));
   }
 
   step(): void {
     this.lastStep++;
-    this.optimizer.setLr(this.lrAt(this.lastStep));
+    this.apply();
   }
 
   /** Jumps to `step` (resuming from a checkpoint). */
   setStep(step: number): void {
+    if (!Number.isSafeInteger(step) || step < 0) throw new Error(`Scheduler.setStep: step must be an integer >= 0, got ${step}`);
     this.lastStep = step;
-    this.optimizer.setLr(this.lrAt(step));
+    this.apply();
+  }
+
+  /** PyTorch's scheduler state_dict: `last_epoch` and the groups' base lrs. */
+  stateDict(): { last_epoch: number; base_lrs: number[] } {
+    return { last_epoch: this.lastStep, base_lrs: this.optimizer.paramGroups.map((g) => g.initialLr) };
+  }
+
+  loadStateDict(s: { last_epoch: number }): void {
+    if (!s || typeof s !== 'object') throw new Error('Scheduler.loadStateDict: expected { last_epoch }');
+    this.setStep(s.last_epoch);
   }
 }
