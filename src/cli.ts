@@ -13,41 +13,55 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { linearRegressionDemo } from './demo.js';
-import { decodeSafetensors, toFloat32 } from './io/safetensors.js';
+import { loadFile, saveFile } from './io/checkpoint-node.js';
+import { decodeSafetensors } from './io/safetensors.js';
 import { EncoderDecoder } from './models/seq2seq.js';
 import { SequenceToSequence } from './models/sequence.js';
 import { WaveNet } from './nn/wavenet.js';
-import { mulberry32 } from './nn/init.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';
-import { fit, type Trainable, type TrainData } from './train/fit.js';
-import { CrossEntropyLoss } from './train/loss.js';
-import { Adam, clipGradNorm } from './train/optim.js';
+import { pairedData, readCsvColumn, seriesData, textData, type TrainData } from './train/data.js';
+import { Adam } from './train/optim.js';
+import { Trainer, type TrainModel } from './train/trainer.js';
 
 /** A usage error: one line on stderr, exit code 2. */
 class UsageError extends Error {}
 
-const int = (name: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${v}'`);
+/** Flag values: plain decimal integers (no '0x2', '1e3' or ''), within [min, max]. */
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = /^\d{1,16}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}], got '${v}'`);
   return n;
 };
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
+const positive = (name: string, max = Infinity) => (v: string) => {
+  const n = /^[0-9.eE+-]+$/.test(v) ? Number(v) : NaN;
+  if (!(n > 0) || !Number.isFinite(n) || n > max) throw new InvalidArgumentError(`${name} must be a positive number${max < Infinity ? ` up to ${max}` : ''}, got '${v}'`);
   return n;
 };
+const MAX_SEED = 2 ** 32 - 1;
 
 async function readText(path: string | undefined): Promise<{ text: string; source: string }> {
-  const fs = await import('node:fs/promises');
   const url = new URL('../data/sonnets.txt', import.meta.url);
-  const file = path ?? url;
   try {
-    return { text: await fs.readFile(file, 'utf8'), source: path ?? 'built-in sonnets (Shakespeare, public domain)' };
+    const bytes = await loadFile(path ?? decodeURIComponent(url.pathname));
+    return { text: new TextDecoder().decode(bytes), source: path ?? 'built-in sonnets (Shakespeare, public domain)' };
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new UsageError(`cannot read '${String(path ?? url.pathname)}' (${code})`);
+    const m = /\(([A-Z]+)\)/.exec((e as Error).message);
+    throw new UsageError(`cannot read '${String(path ?? url.pathname)}' (${m?.[1] ?? (e as Error).message})`);
   }
+}
+
+/** --out: the folder must exist and be writable, and the path must not be a folder, before any training. */
+async function checkWritable(path: string, flag: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { dirname, resolve } = await import('node:path');
+  const dir = dirname(resolve(path));
+  try {
+    await fs.access(dir, (await import('node:fs')).constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot write into '${dir}' (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  const st = await fs.stat(path).catch(() => null);
+  if (st?.isDirectory()) throw new UsageError(`${flag}: '${path}' is a folder, expected a file path`);
 }
 
 /** What a checkpoint's metadata records to rebuild the model. */
@@ -64,32 +78,22 @@ interface ModelConfig {
   std?: number;
 }
 
-/** A model `fit` can train, whatever its architecture, and how to sample from it. */
-interface Built {
-  model: Trainable & { destroy(): void; modules: Record<string, { params: import('./tensor.js').Arena; gradients: import('./tensor.js').Arena; stateDict(): Promise<Record<string, Float32Array>>; loadStateDict(d: Record<string, Float32Array>): void }> };
-  wavenet: WaveNet | null;
-  seq: SequenceToSequence | null;
-}
+const ARCHS = ['lstm', 'gru', 'rnn', 'wavenet'] as const;
+/** Limits of what the CLI builds (and of what a checkpoint's metadata may ask for): checked before anything is allocated. */
+const LIMITS = { hidden: 4096, layers: 16, vocab: 65536, embedding: 4096, batch: 4096 };
 
 const isText = (c: ModelConfig) => c.vocab.length > 0;
+const describeModel = (a: ModelConfig) => `${a.arch} ${a.layers} x ${a.hidden} over ${isText(a) ? `${a.vocab.length} symbols` : 'a time series'}`;
 
-function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
+function buildModel(rt: Runtime, c: ModelConfig, seed: number): { model: TrainModel; wavenet: WaveNet | null; seq: SequenceToSequence | null } {
   const V = isText(c) ? c.vocab.length : 1;
   if (c.arch === 'wavenet') {
-    // Dilations 1..2^(hidden layers per stack), `layers` stacks; `hidden` channels.
+    // Dilations 1..16 per stack, `layers` stacks; `hidden` channels. A WaveNet is a Module: it trains as it is.
     const net = new WaveNet(rt, {
       inChannels: V, residualChannels: c.hidden, dilationChannels: c.hidden, skipChannels: c.hidden, outChannels: V,
       dilations: [1, 2, 4, 8, 16], stacks: c.layers, seed,
     });
-    const model = {
-      rt,
-      modules: { wavenet: net },
-      zeroGrad: () => net.zeroGrad(),
-      forward: (x: import('./tensor.js').Tensor) => ({ logits: net.forward(x).output }),
-      backward: (d: import('./tensor.js').Tensor) => void net.backward(d),
-      destroy: () => net.destroy(),
-    };
-    return { model: model as unknown as Built['model'], wavenet: net, seq: null };
+    return { model: net, wavenet: net, seq: null };
   }
   const seq = new SequenceToSequence(rt, {
     input: isText(c) ? 'embedding' : 'dense',
@@ -101,7 +105,7 @@ function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
     outputSize: V,
     seed,
   });
-  return { model: seq as unknown as Built['model'], wavenet: null, seq };
+  return { model: seq, wavenet: null, seq };
 }
 
 /**
@@ -109,7 +113,7 @@ function buildModel(rt: Runtime, c: ModelConfig, seed: number): Built {
  * `length` steps, on the GPU in one submit with one read-back (WaveNet's
  * fast generation, or SequenceToSequence.generate).
  */
-async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number[], length: number, temperature: number, seed: number): Promise<number[]> {
+async function generateFrom(rt: Runtime, b: ReturnType<typeof buildModel>, c: ModelConfig, prime: number[], length: number, temperature: number, seed: number): Promise<number[]> {
   const text = isText(c);
   if (b.wavenet) {
     const V = text ? c.vocab.length : 1;
@@ -127,118 +131,130 @@ async function generateFrom(rt: Runtime, b: Built, c: ModelConfig, prime: number
   return (await b.seq!.generate(length, { prime, temperature, seed }))[0]!;
 }
 
-/** The first numeric column of a CSV file (a header line is skipped). */
-function parseCsv(text: string, path: string): number[] {
-  const values: number[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (!line.trim()) continue;
-    const v = Number(line.split(',').map((f) => f.trim()).find((f) => f !== '' && Number.isFinite(Number(f))));
-    if (Number.isFinite(v)) values.push(v);
-  }
-  if (values.length < 40) throw new UsageError(`'${path}': found ${values.length} numeric rows, need at least 40 for a time series`);
-  return values;
-}
-
-async function train(o: Record<string, unknown>): Promise<void> {
-  const arch = o.arch as string;
-  const dataPath = o.data as string | undefined;
-  if (arch === 'seq2seq') return trainSeq2seq(o);
-  const { text, source } = await readText(dataPath);
-  const csv = !!dataPath && /\.csv$/i.test(dataPath);
-  const T = 32;
-  const B = o.batch as number;
-  const steps = o.steps as number;
-  const seed = o.seed as number;
-  let cfg: ModelConfig;
-  let series: Float32Array;
-  if (csv) {
-    const raw = parseCsv(text, dataPath!);
-    const mean = raw.reduce((a, b) => a + b, 0) / raw.length;
-    const std = Math.sqrt(raw.reduce((a, b) => a + (b - mean) ** 2, 0) / raw.length) || 1;
-    series = Float32Array.from(raw, (v) => (v - mean) / std);
-    cfg = { arch: arch as ModelConfig['arch'], hidden: o.hidden as number, layers: o.layers as number, vocab: [], mean, std };
-  } else {
-    if (text.length < 64) throw new UsageError(`the text in '${String(dataPath)}' is too short (${text.length} characters, need 64)`);
-    const vocab = [...new Set(text)].sort();
-    series = Float32Array.from(text, (ch) => vocab.indexOf(ch));
-    cfg = { arch: arch as ModelConfig['arch'], hidden: o.hidden as number, layers: o.layers as number, vocab };
-  }
-  const rt = await createRuntime({ quiet: true });
-  const info = rt.adapterInfo;
-  const what = csv ? `${series.length} values (first numeric column, normalised)` : `${series.length} characters, ${cfg.vocab.length} symbols`;
-  console.log(`webgpu-rnn: ${arch.toUpperCase()} (${cfg.layers} x ${cfg.hidden}) on ${source}: ${what}`);
-  console.log(`adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${rt.isCpu ? ' (CPU: expect CPU speeds)' : ''}`);
-  const built = buildModel(rt, cfg, seed);
-  const modules = Object.values(built.model.modules);
-  const optimizers = modules.map((m) => new Adam(rt, m.params, m.gradients, { lr: o.lr as number }));
-  let startStep = 0;
-  if (o.resume) {
-    const fs = await import('node:fs/promises');
-    const path = o.resume as string;
-    const bytes = await fs.readFile(path).catch((e: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read '${path}' (${e.code ?? e})`);
-    });
-    const saved = readConfig(new Uint8Array(bytes), path).cfg;
-    const same = (a: ModelConfig) => `${a.arch} ${a.layers} x ${a.hidden} over ${isText(a) ? `${a.vocab.length} symbols` : 'a time series'}`;
-    if (same(saved) !== same(cfg) || saved.vocab.join('') !== cfg.vocab.join('')) {
-      throw new UsageError(`--resume: '${path}' holds a ${same(saved)}; this run is ${same(cfg)}`);
-    }
-    try {
-      startStep = (await loadCheckpoint(new Uint8Array(bytes), built.model, optimizers)).step;
-    } catch (e) {
-      throw new UsageError(`--resume: ${(e as Error).message}`);
-    }
-    console.log(`resumed from ${path} at step ${startStep}`);
-  }
-  // Windows of T + 1 consecutive items; the batch stream continues where a resumed run left off.
-  const rand = mulberry32(seed);
-  for (let i = 0; i < startStep * B; i++) rand();
-  const V = isText(cfg) ? cfg.vocab.length : 1;
-  const wavenet = cfg.arch === 'wavenet';
-  const data: TrainData = {
-    // Recurrent: [T, B] ids or [T, B, 1] values; WaveNet: [B, C, T] (one-hot or values).
-    xShape: wavenet ? [B, V, T] : isText(cfg) ? [T, B] : [T, B, 1],
-    yShape: wavenet ? (isText(cfg) ? [B * T] : [B, 1, T]) : isText(cfg) ? [T * B] : [T, B, 1],
-    batch(_step, x, y) {
-      if (wavenet) x.fill(0);
-      for (let b = 0; b < B; b++) {
-        const s = Math.floor(rand() * (series.length - T - 1));
-        for (let t = 0; t < T; t++) {
-          const cur = series[s + t]!;
-          const nxt = series[s + t + 1]!;
-          if (wavenet) {
-            if (isText(cfg)) x[(b * V + cur) * T + t] = 1;
-            else x[b * T + t] = cur;
-            y[b * T + t] = nxt;
-          } else {
-            x[t * B + b] = cur;
-            y[t * B + b] = nxt;
-          }
-        }
-      }
-    },
-  };
+function progressBar(steps: number): cliProgress.SingleBar {
   const bar = new cliProgress.SingleBar(
     { format: 'train [{bar}] {value}/{total} steps | loss {loss} | {rate} steps/s', hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 5000 },
     cliProgress.Presets.shades_classic,
   );
   bar.start(steps, 0, { loss: '-', rate: '-' });
-  const res = await fit(built.model, data, {
+  return bar;
+}
+
+/** Runs `trainer` for `steps` more steps with a progress bar; prints the loss's course. */
+async function runTrainer(trainer: Trainer, data: TrainData, steps: number): Promise<void> {
+  const start = trainer.step;
+  const bar = progressBar(steps);
+  const res = await trainer.fit(data, {
     steps,
-    loss: isText(cfg) ? 'cross_entropy' : 'mse',
-    classDim: wavenet ? 1 : 'last',
-    optimizer: optimizers,
-    clip: o.clip as number,
-    logEvery: Math.max(1, Math.min(20, Math.floor(steps / 10))),
-    onStep: (st) => bar.update(st.step + 1, { loss: st.loss.toFixed(3), rate: st.stepsPerSecond.toFixed(1) }),
+    onStep: (st) => bar.update(st.step + 1 - start, { loss: st.loss.toFixed(3), rate: st.stepsPerSecond.toFixed(1) }),
   });
   bar.update(res.steps);
   bar.stop();
   const first = res.losses[0]?.loss;
   const last = res.losses[res.losses.length - 1]?.loss;
   if (first !== undefined && last !== undefined) console.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${res.steps} steps`);
+}
+
+/** Loads `path` into the trainer (--resume), as a usage error when it does not fit. */
+async function resume(trainer: Trainer, path: string, cfg: ModelConfig, lrFlag: number | undefined): Promise<void> {
+  const bytes = await readBytes(path, '--resume');
+  const saved = readConfig(bytes, path).cfg;
+  if (describeModel(saved) !== describeModel(cfg) || saved.vocab.join('') !== cfg.vocab.join('')) {
+    throw new UsageError(`--resume: '${path}' holds a ${describeModel(saved)}; this run is ${describeModel(cfg)} (same --arch, --hidden, --layers and data)`);
+  }
+  if (saved.mean !== undefined && (saved.mean !== cfg.mean || saved.std !== cfg.std)) {
+    throw new UsageError(`--resume: '${path}' was trained on other data (normalised by mean ${saved.mean}, std ${saved.std}; this data gives ${cfg.mean}, ${cfg.std})`);
+  }
+  try {
+    await trainer.loadCheckpoint(bytes);
+  } catch (e) {
+    throw new UsageError(`--resume: '${path}': ${oneLine((e as Error).message)}`);
+  }
+  const fileLr = trainer.optimizer.lr;
+  if (lrFlag !== undefined && lrFlag !== fileLr) {
+    trainer.optimizer.lr = lrFlag;
+    console.log(`resumed from ${path} at step ${trainer.step}; lr ${fileLr} -> ${lrFlag} (--lr)`);
+  } else console.log(`resumed from ${path} at step ${trainer.step} (lr ${fileLr})`);
+}
+
+const oneLine = (s: string) => s.replace(/\s*\n\s*-?\s*/g, '; ').slice(0, 400);
+
+async function readBytes(path: string, flag: string): Promise<Uint8Array> {
+  try {
+    return await loadFile(path);
+  } catch (e) {
+    const m = /\(([A-Z]+)\)/.exec((e as Error).message);
+    throw new UsageError(`${flag}: cannot read '${path}' (${m?.[1] ?? (e as Error).message})`);
+  }
+}
+
+async function train(o: Record<string, unknown>, sources: { lr: boolean }): Promise<void> {
+  const arch = o.arch as string;
+  const dataPath = o.data as string | undefined;
+  if (o.out) await checkWritable(o.out as string, '--out');
+  if (arch === 'seq2seq') return trainSeq2seq(o);
+  const csv = !!dataPath && /\.csv$/i.test(dataPath);
+  if (o.column !== undefined && !csv) throw new UsageError('--column: only for a .csv --data file');
+  const { text, source } = await readText(dataPath);
+  const T = 32;
+  const B = o.batch as number;
+  const steps = o.steps as number;
+  const seed = o.seed as number;
+  const layout = arch === 'wavenet' ? 'channels' : 'time';
+  let cfg: ModelConfig;
+  let data: TrainData;
+  let what: string;
+  let tail: number[] = [];
+  let denorm = (v: number) => v;
+  let firstSymbol = 0;
+  if (csv) {
+    let col;
+    try {
+      col = readCsvColumn(text, o.column as string | undefined, `'${dataPath}'`);
+    } catch (e) {
+      throw new UsageError((o.column !== undefined ? '--column: ' : '') + (e as Error).message);
+    }
+    if (col.values.length < 40) throw new UsageError(`'${dataPath}': column '${col.name}' has ${col.values.length} numeric rows, need at least 40 for a time series`);
+    let s;
+    try {
+      s = seriesData(col.values, { T, B, seed, layout });
+    } catch (e) {
+      throw new UsageError(`'${dataPath}': ${(e as Error).message}`);
+    }
+    cfg = { arch: arch as ModelConfig['arch'], hidden: o.hidden as number, layers: o.layers as number, vocab: [], mean: s.mean, std: s.std };
+    data = s.train;
+    what = `${col.values.length} values (column '${col.name}', normalised)`;
+    tail = Array.from(s.values.subarray(s.values.length - T));
+    denorm = s.denormalize;
+  } else {
+    let d;
+    try {
+      d = textData(text, { T, B, seed, layout });
+    } catch (e) {
+      throw new UsageError(`the text in '${String(dataPath ?? 'the built-in sonnets')}': ${(e as Error).message}`);
+    }
+    if (d.vocab.length > LIMITS.vocab) throw new UsageError(`the text has ${d.vocab.length} distinct symbols, at most ${LIMITS.vocab}`);
+    cfg = { arch: arch as ModelConfig['arch'], hidden: o.hidden as number, layers: o.layers as number, vocab: d.vocab };
+    data = d.train;
+    what = `${d.ids.length} characters, ${d.vocab.length} symbols`;
+    firstSymbol = d.ids[0]!;
+  }
+  const rt = await createRuntime({ quiet: true });
+  const info = rt.adapterInfo;
+  console.log(`webgpu-rnn: ${arch.toUpperCase()} (${cfg.layers} x ${cfg.hidden}) on ${source}: ${what}`);
+  console.log(`adapter: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${rt.isCpu ? ' (CPU: expect CPU speeds)' : ''}`);
+  const built = buildModel(rt, cfg, seed);
+  const optimizer = new Adam(built.model.parameters(), { lr: o.lr as number });
+  const trainer = new Trainer(built.model, {
+    loss: isText(cfg) ? 'cross_entropy' : 'mse',
+    classDim: arch === 'wavenet' ? 1 : 'last',
+    optimizer,
+    clip: o.clip as number,
+    logEvery: Math.max(1, Math.min(20, Math.floor(steps / 10))),
+  });
+  if (o.resume) await resume(trainer, o.resume as string, cfg, sources.lr ? (o.lr as number) : undefined);
+  await runTrainer(trainer, data, steps);
   if (o.out) {
-    const fs = await import('node:fs/promises');
     const metadata: Record<string, string> = {
       'charmodel.arch': cfg.arch,
       'charmodel.hidden': String(cfg.hidden),
@@ -247,18 +263,19 @@ async function train(o: Record<string, unknown>): Promise<void> {
     };
     if (isText(cfg)) metadata['charmodel.embedding'] = String(cfg.embedding ?? Math.min(64, cfg.hidden));
     if (!isText(cfg)) Object.assign(metadata, { 'charmodel.mean': String(cfg.mean), 'charmodel.std': String(cfg.std) });
-    await fs.writeFile(o.out as string, await saveCheckpoint(built.model, optimizers, { step: startStep + res.steps, metadata }));
+    await saveFile(o.out as string, await trainer.saveCheckpoint({ metadata }));
     console.log(`saved ${String(o.out)}`);
   }
   if (isText(cfg)) {
     console.log('--- sample ---');
-    const gen = await generateFrom(rt, built, cfg, [series[0]!], 200, 0.8, seed);
-    console.log(text[0] + gen.map((i) => cfg.vocab[i]).join(''));
+    const gen = await generateFrom(rt, built, cfg, [firstSymbol], 200, 0.8, seed);
+    console.log(cfg.vocab[firstSymbol]! + gen.map((i) => cfg.vocab[i]).join(''));
   } else {
-    const tail = Array.from(series.subarray(series.length - T));
     const gen = await generateFrom(rt, built, cfg, tail, 12, 1, seed);
-    console.log(`forecast (next 12): ${gen.map((v) => (v * cfg.std! + cfg.mean!).toPrecision(4)).join(', ')}`);
+    console.log(`forecast (next 12): ${gen.map((v) => denorm(v).toPrecision(4)).join(', ')}`);
   }
+  trainer.destroy();
+  optimizer.destroy();
   built.model.destroy();
   rt.destroy();
 }
@@ -272,88 +289,50 @@ async function train(o: Record<string, unknown>): Promise<void> {
 async function trainSeq2seq(o: Record<string, unknown>): Promise<void> {
   const dataPath = o.data as string | undefined;
   if (dataPath && /\.csv$/i.test(dataPath)) throw new UsageError('--arch seq2seq learns text: give a text file, not a CSV');
+  if (o.resume) throw new UsageError('--resume: not supported with --arch seq2seq');
   const { text, source } = await readText(dataPath);
   const vocab = [...new Set(text)].sort();
   const V = vocab.length;
+  if (V > LIMITS.vocab) throw new UsageError(`the text has ${V} distinct symbols, at most ${LIMITS.vocab}`);
   const START = V;
   const STOP = V + 1;
   const [L, B, steps, seed] = [8, o.batch as number, o.steps as number, o.seed as number];
-  const rt = await createRuntime({ quiet: true });
-  console.log(`webgpu-rnn: SEQ2SEQ (LSTM encoder-decoder, ${o.hidden} hidden) reversing stretches of ${source}`);
-  const model = new EncoderDecoder(rt, { srcVocab: V, tgtVocab: V + 2, embeddingDim: Math.min(64, o.hidden as number), hiddenSize: o.hidden as number, cell: 'lstm', seed });
-  const optimizers = Object.values(model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: o.lr as number }));
-  const ce = new CrossEntropyLoss(rt, { ignoreIndex: -1 });
-  const src = rt.zeros([L, B]);
-  const tgtIn = rt.zeros([L + 1, B]);
-  const tgtOut = rt.zeros([(L + 1) * B]);
-  const rand = mulberry32(seed);
   const ids = Array.from(text, (ch) => vocab.indexOf(ch));
+  if (ids.length < 4 * L) throw new UsageError(`the text in '${String(dataPath)}' is too short (${ids.length} characters, need ${4 * L})`);
+  // Stretches of 4..8 characters at seeded places: a fixed pool, so batches are a function of the step.
+  let h = seed >>> 0;
+  const rand = () => ((h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
   const pick = (): number[] => {
     const n = 4 + Math.floor(rand() * (L - 3));
     const at = Math.floor(rand() * (ids.length - n));
     return ids.slice(at, at + n);
   };
-  const bar = new cliProgress.SingleBar(
-    { format: 'train [{bar}] {value}/{total} steps | loss {loss}', hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 5000 },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(steps, 0, { loss: '-' });
-  const lens = new Array<number>(B);
-  const reads: Promise<void>[] = [];
-  let last = NaN;
-  let first = NaN;
-  for (let step = 0; step < steps; step++) {
-    const s = new Float32Array(L * B);
-    const ti = new Float32Array((L + 1) * B);
-    const to = new Float32Array((L + 1) * B).fill(-1); // -1: ignored (padding)
-    for (let b = 0; b < B; b++) {
-      const w = pick();
-      lens[b] = w.length;
-      const r = [...w].reverse();
-      for (let t = 0; t < L; t++) s[t * B + b] = t < w.length ? w[t]! : 0;
-      ti[b] = START;
-      for (let t = 0; t < r.length; t++) {
-        ti[(t + 1) * B + b] = r[t]!;
-        to[t * B + b] = r[t]!;
-      }
-      to[r.length * B + b] = STOP;
-    }
-    src.write(s);
-    tgtIn.write(ti);
-    tgtOut.write(to);
-    const st = step;
-    rt.step(() => {
-      model.zeroGrad();
-      const { logits } = model.forward(src, tgtIn, { srcLengths: lens });
-      const l = ce.forward(logits.reshape([(L + 1) * B, V + 2]), tgtOut);
-      model.backward(l.grad.reshape([L + 1, B, V + 2]));
-      clipGradNorm(rt, Object.values(model.modules).map((m) => m.gradients), o.clip as number);
-      for (const opt of optimizers) opt.step();
-      if (st % 20 === 0 || st === steps - 1) {
-        reads.push(
-          l.loss.read().then((v) => {
-            if (st === 0) first = v[0]!;
-            last = v[0]!;
-            bar.update(st + 1, { loss: v[0]!.toFixed(3) });
-          }),
-        );
-      }
-    });
+  const pairs = Array.from({ length: Math.max(64 * B, 512) }, () => {
+    const w = pick();
+    return [w, [...w].reverse()] as const;
+  });
+  const rt = await createRuntime({ quiet: true });
+  console.log(`webgpu-rnn: SEQ2SEQ (LSTM encoder-decoder, ${o.hidden} hidden) reversing stretches of ${source}`);
+  const model = new EncoderDecoder(rt, { srcVocab: V, tgtVocab: V + 2, embeddingDim: Math.min(64, o.hidden as number), hiddenSize: o.hidden as number, cell: 'lstm', seed });
+  const optimizer = new Adam(model.parameters(), { lr: o.lr as number });
+  const trainer = new Trainer(model, { loss: 'cross_entropy', ignoreIndex: -1, optimizer, clip: o.clip as number, logEvery: Math.max(1, Math.min(20, Math.floor(steps / 10))) });
+  const data = pairedData(pairs, { B, srcVocab: V, tgtVocab: V + 2, startToken: START, stopToken: STOP, seed });
+  await runTrainer(trainer, data, steps);
+  if (o.out) {
+    await saveFile(o.out as string, await trainer.saveCheckpoint({ metadata: { 'seq2seq.vocab': JSON.stringify(vocab) } }));
+    console.log(`saved ${String(o.out)}`);
   }
-  await Promise.all(reads);
-  bar.update(steps);
-  bar.stop();
-  console.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${steps} steps`);
   // Held-out: decode a batch of new stretches greedily.
   const s = new Float32Array(L * B);
   const words: number[][] = [];
+  const lens = new Array<number>(B);
   for (let b = 0; b < B; b++) {
     const w = pick();
     words.push(w);
     lens[b] = w.length;
     for (let t = 0; t < L; t++) s[t * B + b] = t < w.length ? w[t]! : 0;
   }
-  src.write(s);
+  const src = rt.tensor(s, [L, B]);
   const out = await model.greedyDecode(src, { maxLength: L + 1, startToken: START, stopToken: STOP, srcLengths: lens });
   let exact = 0;
   words.forEach((w, b) => {
@@ -363,58 +342,127 @@ async function trainSeq2seq(o: Record<string, unknown>): Promise<void> {
   const show = (a: number[]) => JSON.stringify(a.map((i) => vocab[i] ?? '?').join(''));
   for (let b = 0; b < Math.min(4, B); b++) console.log(`${show(words[b]!)} -> ${show(out[b]!)}`);
   console.log(`held-out exact reversals: ${exact}/${B}`);
-  ce.destroy();
+  src.destroy();
+  trainer.destroy();
+  optimizer.destroy();
   model.destroy();
   rt.destroy();
 }
 
-function readConfig(bytes: Uint8Array, path: string): { cfg: ModelConfig; tensors: Record<string, Float32Array> } {
+/**
+ * The model a checkpoint holds: its `charmodel.*` metadata (validated and
+ * bounded before anything is allocated), or `vocab` given separately for a
+ * plain state dict (PyTorch's names, no metadata of ours: the architecture is
+ * read from the tensors' names and shapes).
+ */
+function readConfig(bytes: Uint8Array, path: string, vocabFlag?: string[]): { cfg: ModelConfig; tensors: Record<string, { shape: number[]; data: Float32Array }> } {
   let dec;
   try {
     dec = decodeSafetensors(bytes);
   } catch (e) {
-    throw new UsageError(`'${path}' is not a checkpoint: ${(e as Error).message}`);
+    throw new UsageError(`'${path}' is not a safetensors file: ${oneLine((e as Error).message)}`);
   }
   const m = dec.metadata;
-  if (!m['charmodel.arch']) throw new UsageError(`'${path}' is not a model saved by webgpu-rnn train --out`);
-  const cfg: ModelConfig = {
-    arch: m['charmodel.arch'] as ModelConfig['arch'],
-    hidden: Number(m['charmodel.hidden']),
-    layers: Number(m['charmodel.layers']),
-    vocab: JSON.parse(m['charmodel.vocab'] ?? '[]') as string[],
-  };
-  if (m['charmodel.embedding'] !== undefined) cfg.embedding = Number(m['charmodel.embedding']);
-  if (m['charmodel.mean'] !== undefined) {
-    cfg.mean = Number(m['charmodel.mean']);
-    cfg.std = Number(m['charmodel.std']);
-  }
   // The model's parameters (the optimizer's state and RNG counters are for --resume).
-  const tensors = Object.fromEntries(
-    Object.entries(dec.tensors)
-      .filter(([k]) => !k.startsWith('optimizer.') && !k.startsWith('rng.'))
-      .map(([k, v]) => [k, toFloat32(v)]),
-  );
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [k, v] of Object.entries(dec.tensors)) {
+    if (k.startsWith('optimizer.') || k.startsWith('rng.')) continue;
+    if (v.dtype !== 'F32' && v.dtype !== 'F64' && v.dtype !== 'F16' && v.dtype !== 'BF16') throw new UsageError(`'${path}': tensor '${k}' is ${v.dtype}, expected floating point`);
+    tensors[k] = { shape: [...v.shape], data: Float32Array.from(v.data as ArrayLike<number>) };
+  }
+  const bad = (key: string, why: string): never => {
+    throw new UsageError(`'${path}': metadata '${key}' ${why}`);
+  };
+  const intMeta = (key: string, max: number): number => {
+    const s = m[key];
+    if (s === undefined) return bad(key, 'is missing');
+    const n = /^\d{1,9}$/.test(s) ? Number(s) : NaN;
+    if (!(n >= 1 && n <= max)) bad(key, `must be an integer in [1, ${max}], got ${JSON.stringify(s.slice(0, 40))}`);
+    return n;
+  };
+  if (m['charmodel.arch'] === undefined) {
+    if (!vocabFlag) throw new UsageError(`'${path}' has no charmodel.* metadata (not saved by webgpu-rnn train --out): give --vocab FILE (the symbols, in id order) to sample from a plain state dict`);
+    return { cfg: inferConfig(tensors, path, vocabFlag), tensors };
+  }
+  const arch = m['charmodel.arch'];
+  if (!(ARCHS as readonly string[]).includes(arch)) bad('charmodel.arch', `must be one of ${ARCHS.join(', ')}, got ${JSON.stringify(arch.slice(0, 40))}`);
+  let vocab: unknown;
+  try {
+    vocab = JSON.parse(m['charmodel.vocab'] ?? '[]');
+  } catch {
+    bad('charmodel.vocab', 'is not JSON');
+  }
+  if (!Array.isArray(vocab) || vocab.length > LIMITS.vocab || !vocab.every((c) => typeof c === 'string')) bad('charmodel.vocab', `must be a JSON array of at most ${LIMITS.vocab} strings`);
+  const v = vocab as string[];
+  if (new Set(v).size !== v.length) bad('charmodel.vocab', 'has repeated symbols');
+  const cfg: ModelConfig = { arch: arch as ModelConfig['arch'], hidden: intMeta('charmodel.hidden', LIMITS.hidden), layers: intMeta('charmodel.layers', LIMITS.layers), vocab: vocabFlag ?? v };
+  if (m['charmodel.embedding'] !== undefined) cfg.embedding = intMeta('charmodel.embedding', LIMITS.embedding);
+  if (m['charmodel.mean'] !== undefined || m['charmodel.std'] !== undefined) {
+    const mean = Number(m['charmodel.mean']);
+    const std = Number(m['charmodel.std']);
+    if (!Number.isFinite(mean)) bad('charmodel.mean', `must be a finite number, got ${JSON.stringify(String(m['charmodel.mean']).slice(0, 40))}`);
+    if (!(Number.isFinite(std) && std > 0)) bad('charmodel.std', `must be a finite number > 0, got ${JSON.stringify(String(m['charmodel.std']).slice(0, 40))}`);
+    cfg.mean = mean;
+    cfg.std = std;
+  }
   return { cfg, tensors };
 }
 
+/** A plain torch state dict (embedding.*, rnn.*, head.* as SequenceToSequence names them): its config from the shapes. */
+function inferConfig(t: Record<string, { shape: number[] }>, path: string, vocab: string[]): ModelConfig {
+  const w = t['rnn.weight_ih_l0']?.shape;
+  const hh = t['rnn.weight_hh_l0']?.shape;
+  const emb = t['embedding.weight']?.shape;
+  if (!w || !hh || !emb) {
+    const keys = Object.keys(t);
+    throw new UsageError(`'${path}': expected the keys embedding.weight, rnn.weight_ih_l0, rnn.weight_hh_l0, head.weight (a char model's state dict), got ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''}`);
+  }
+  const H = hh[1]!;
+  const G = hh[0]! / H;
+  const arch = G === 4 ? 'lstm' : G === 3 ? 'gru' : G === 1 ? 'rnn' : null;
+  if (!arch || H > LIMITS.hidden) throw new UsageError(`'${path}': rnn.weight_hh_l0 ${JSON.stringify(hh)} is not an LSTM, GRU or RNN weight of hidden size <= ${LIMITS.hidden}`);
+  let layers = 0;
+  while (t[`rnn.weight_hh_l${layers}`]) layers++;
+  if (emb[0] !== vocab.length) throw new UsageError(`--vocab: ${vocab.length} symbols, but '${path}' embeds ${emb[0]}`);
+  return { arch, hidden: H, layers: Math.min(layers, LIMITS.layers), vocab, embedding: emb[1] };
+}
+
 async function sample(o: Record<string, unknown>): Promise<void> {
-  const fs = await import('node:fs/promises');
   const path = o.checkpoint as string;
-  const bytes = await fs.readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read '${path}' (${e.code ?? e})`);
-  });
-  const { cfg, tensors } = readConfig(new Uint8Array(bytes), path);
+  const bytes = await readBytes(path, '--checkpoint');
+  let vocabFlag: string[] | undefined;
+  if (o.vocab !== undefined) {
+    const text = new TextDecoder().decode(await readBytes(o.vocab as string, '--vocab'));
+    const parsed = text.trim().startsWith('[') ? (() => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return null;
+      }
+    })() : [...text.replace(/\n$/, '')];
+    if (!Array.isArray(parsed) || !parsed.length || !parsed.every((c) => typeof c === 'string') || new Set(parsed).size !== parsed.length) {
+      throw new UsageError(`--vocab: '${String(o.vocab)}' must hold the symbols in id order: a JSON array of distinct strings, or the characters themselves`);
+    }
+    vocabFlag = parsed as string[];
+  }
+  const { cfg, tensors } = readConfig(bytes, path, vocabFlag);
   if (!isText(cfg)) throw new UsageError(`'${path}' is a time-series model: sample generates text (train prints its forecast)`);
+  const prime = (o.prime as string | undefined) ?? cfg.vocab.find((c) => /[A-Z]/.test(c)) ?? cfg.vocab[0]!;
+  if (prime === '') throw new UsageError('--prime: give at least one character');
+  for (const ch of prime) if (!cfg.vocab.includes(ch)) throw new UsageError(`--prime: ${JSON.stringify(ch)} is not in the model's vocabulary`);
+  for (const [k, t] of Object.entries(tensors)) {
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new UsageError(`'${path}': tensor '${k}' holds a non-finite value at ${bad} (${t.data[bad]}): the model diverged or the file is damaged`);
+  }
   const rt = await createRuntime({ quiet: true });
   const built = buildModel(rt, cfg, 0);
-  for (const [prefix, m] of Object.entries(built.model.modules)) {
-    const sub: Record<string, Float32Array> = {};
-    const pre = built.wavenet ? '' : `${prefix}.`;
-    for (const [k, v] of Object.entries(tensors)) if (built.wavenet || k.startsWith(pre)) sub[built.wavenet ? k.replace(/^wavenet\./, '') : k.slice(pre.length)] = v;
-    m.loadStateDict(sub);
+  try {
+    built.model.loadStateDict(tensors);
+  } catch (e) {
+    built.model.destroy();
+    rt.destroy();
+    throw new UsageError(`'${path}' does not fit a ${describeModel(cfg)}: ${oneLine((e as Error).message)}`);
   }
-  const prime = (o.prime as string | undefined) ?? cfg.vocab.find((c) => /[A-Z]/.test(c)) ?? cfg.vocab[0]!;
-  for (const ch of prime) if (!cfg.vocab.includes(ch)) throw new UsageError(`--prime: '${ch}' is not in the model's vocabulary`);
   const gen = await generateFrom(rt, built, cfg, Array.from(prime, (ch) => cfg.vocab.indexOf(ch)), o.length as number, o.temperature as number, o.seed as number);
   console.log(prime + gen.map((i) => cfg.vocab[i]).join(''));
   built.model.destroy();
@@ -439,24 +487,26 @@ function program(): Command {
   p.command('train', { isDefault: true })
     .description('train a character-level model on a text (default: the built-in sonnets), then print a sample')
     .addOption(new Option('--arch <arch>', 'cell').choices(['lstm', 'gru', 'rnn', 'wavenet', 'seq2seq']).default('lstm'))
-    .option('--data <file>', 'a UTF-8 text file, or a .csv time series (its first numeric column)')
-    .option('--steps <n>', 'training steps', int('--steps', 1), 300)
-    .option('--batch <n>', 'sequences per batch', int('--batch', 1), 16)
-    .option('--hidden <n>', 'hidden size', int('--hidden', 1), 128)
-    .option('--layers <n>', 'stacked layers', int('--layers', 1), 1)
-    .option('--lr <rate>', 'learning rate (Adam)', positive('--lr'), 0.003)
+    .option('--data <file>', 'a UTF-8 text file, or a .csv time series')
+    .option('--column <name|index>', 'the CSV column to learn (default: the last numeric column)')
+    .option('--steps <n>', 'training steps (with --resume: steps more, after the checkpoint\'s)', int('--steps', 1, 1e9), 300)
+    .option('--batch <n>', 'sequences per batch', int('--batch', 1, LIMITS.batch), 16)
+    .option('--hidden <n>', 'hidden size', int('--hidden', 1, LIMITS.hidden), 128)
+    .option('--layers <n>', 'stacked layers', int('--layers', 1, LIMITS.layers), 1)
+    .option('--lr <rate>', 'learning rate (Adam); with --resume it replaces the checkpoint\'s', positive('--lr', 10), 0.003)
     .option('--clip <norm>', 'clip gradients to this global norm', positive('--clip'), 5)
-    .option('--seed <n>', 'seed of the initialisation and the batches', int('--seed', 0), 1)
-    .option('--out <file>', 'save a checkpoint (safetensors: parameters under PyTorch names, optimizer state, step)')
-    .option('--resume <file>', 'continue from a checkpoint of the same model (parameters, optimizer state, step)')
-    .action(async (opts) => train(opts));
+    .option('--seed <n>', 'seed of the initialisation and the batches', int('--seed', 0, MAX_SEED), 1)
+    .option('--out <file>', 'save a checkpoint (safetensors: parameters under PyTorch names, optimizer state, step); written atomically')
+    .option('--resume <file>', 'continue from a checkpoint of the same model and data (parameters, optimizer state, step, batch stream)')
+    .action(async (opts, cmd: Command) => train(opts, { lr: cmd.getOptionValueSource('lr') === 'cli' }));
   p.command('sample')
     .description('generate text from a saved model')
-    .requiredOption('--checkpoint <file>', 'a model saved by train --out')
-    .option('--length <n>', 'characters to generate', int('--length', 1), 300)
-    .option('--temperature <t>', 'softmax temperature', positive('--temperature'), 0.8)
+    .requiredOption('--checkpoint <file>', 'a model saved by train --out, or a plain state dict with --vocab')
+    .option('--vocab <file>', 'the symbols in id order (a JSON array, or the characters): for a state dict without our metadata')
+    .option('--length <n>', 'characters to generate', int('--length', 1, 1e6), 300)
+    .option('--temperature <t>', 'softmax temperature', positive('--temperature', 1e3), 0.8)
     .option('--prime <text>', 'text to start from')
-    .option('--seed <n>', 'seed of the sampling', int('--seed', 0), 1)
+    .option('--seed <n>', 'seed of the sampling', int('--seed', 0, MAX_SEED), 1)
     .action(async (opts) => sample(opts));
   p.command('demo').description('the runtime demo: a linear model fitted on the GPU').action(demo);
   return p;

@@ -1,63 +1,120 @@
 /**
- * Training in chunks with the library's `fit`, for the pages: the optimizers
- * are built once (Adam state survives pause and resume), the learning rate
- * and the clipping norm follow the page's live controls, and each chunk is
- * `n` steps of `fit` (one submit per step, the loss read at the chunk's first
- * and last step).
+ * The pages' training driver: one library `Trainer` per session, run in
+ * chunks (the shell asks for `n` steps at a time, sized to ~200 ms, and the
+ * page stays responsive between them). The Trainer keeps the step numbering
+ * (batches are a pure function of the step), the optimizer is built once
+ * (Adam's moments survive pause and resume), and the live controls `lr` and
+ * `clip` take effect at the next chunk.
+ *
+ * Clipping: Trainer options are fixed at construction, so a new clipping
+ * norm builds a new Trainer over the same model and optimizer at the same
+ * step (cheap: its loss objects and batch buffers; nothing of the model's or
+ * the optimizer's state is touched).
  */
-import { fit, type TrainData, type Trainable } from '../../src/train/fit.js';
+import type { TrainData } from '../../src/train/data.js';
 import { Adam, type Optimizer } from '../../src/train/optim.js';
-import { saveCheckpoint, type CheckpointModel } from '../../src/train/checkpoint.js';
+import { Trainer, type StepInfo, type TrainModel, type TrainerFitResult } from '../../src/train/trainer.js';
 import type { LossPoint, Values } from './shell.js';
 
-export interface ChunkedFitOptions {
+export interface PageTrainerOptions {
   loss: 'cross_entropy' | 'mse';
   classDim?: 'last' | 1;
-  lr: number;
+  ignoreIndex?: number;
+  /** The optimizer over the model's parameters (default Adam with `lr`). */
+  optimizer?: Optimizer;
+  lr?: number;
   /** Global-norm clipping; 0 or undefined: off. */
   clip?: number;
+  /** Read the loss every this many steps, and at the last step of every chunk (default 25). */
+  logEvery?: number;
 }
 
-export class ChunkedFit {
-  readonly optimizers: Optimizer[];
-  clip: number | undefined;
+const clipOf = (v: unknown): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
+
+export class PageTrainer {
+  readonly optimizer: Optimizer;
+  private trainer: Trainer;
+  private clip: number | undefined;
+  /** Live values waiting for the next chunk (never applied while a chunk runs). */
+  private pending: { lr?: number; clip?: number | undefined } = {};
 
   constructor(
-    readonly model: Trainable,
+    readonly model: TrainModel,
     readonly data: TrainData,
-    readonly o: ChunkedFitOptions,
+    readonly o: PageTrainerOptions,
   ) {
-    this.optimizers = Object.values(model.modules).map((m) => new Adam(model.rt, m.params, m.gradients, { lr: o.lr }));
-    this.clip = o.clip && o.clip > 0 ? o.clip : undefined;
+    this.optimizer = o.optimizer ?? new Adam(model.parameters(), { lr: o.lr ?? 1e-3 });
+    this.clip = clipOf(o.clip);
+    this.trainer = this.make();
   }
 
-  /** Follows the live controls `lr` and `clip`. */
-  update(v: Values): void {
-    if (typeof v.lr === 'number' && v.lr > 0) for (const opt of this.optimizers) opt.lr = v.lr;
-    if (typeof v.clip === 'number') this.clip = v.clip > 0 ? v.clip : undefined;
-  }
-
-  /** A safetensors checkpoint of `model` (the one trained here): parameters under PyTorch names, the optimizers' state, the step and `metadata`. */
-  checkpoint(model: CheckpointModel, step: number, metadata: Record<string, string> = {}): Promise<Uint8Array> {
-    return saveCheckpoint(model, this.optimizers, { step, metadata });
-  }
-
-  /** Frees the optimizers' buffers (the model is the page's to free). */
-  destroy(): void {
-    for (const opt of this.optimizers) opt.destroy();
-  }
-
-  /** Trains steps from .. from + n - 1 (batches numbered globally). */
-  async train(from: number, n: number): Promise<LossPoint[]> {
-    const data: TrainData = { ...this.data, batch: (s, x, y) => this.data.batch(from + s, x, y) };
-    const r = await fit(this.model, data, {
-      steps: n,
+  private make(): Trainer {
+    return new Trainer(this.model, {
       loss: this.o.loss,
+      optimizer: this.optimizer,
       classDim: this.o.classDim,
-      optimizer: this.optimizers,
+      ignoreIndex: this.o.ignoreIndex,
       clip: this.clip,
-      logEvery: n,
+      logEvery: this.o.logEvery ?? 25,
     });
-    return r.losses.map((l) => ({ step: from + l.step, loss: [l.loss] }));
+  }
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.trainer.step;
+  }
+
+  /** Whether gradients are clipped (StepInfo.gradNorm is then reported). */
+  get clipping(): boolean {
+    return this.clip !== undefined;
+  }
+
+  /** Follows the live controls `lr` and `clip` (from the next chunk). */
+  update(v: Values): void {
+    if (typeof v.lr === 'number' && v.lr > 0) this.pending.lr = v.lr;
+    if (typeof v.clip === 'number') this.pending.clip = clipOf(v.clip);
+  }
+
+  /** Sets the clipping norm (undefined or 0: off) from the next chunk. */
+  setClip(v: number | undefined): void {
+    this.pending.clip = clipOf(v);
+  }
+
+  private applyPending(): void {
+    const p = this.pending;
+    this.pending = {};
+    if (p.lr !== undefined) this.optimizer.lr = p.lr;
+    if ('clip' in p && p.clip !== this.clip) {
+      this.clip = p.clip;
+      const { step, epoch } = this.trainer;
+      this.trainer.destroy();
+      this.trainer = this.make();
+      this.trainer.step = step;
+      this.trainer.epoch = epoch;
+    }
+  }
+
+  /** Trains `n` more steps; `onStep` sees every step whose loss is read. */
+  fit(n: number, onStep?: (info: StepInfo) => void): Promise<TrainerFitResult> {
+    this.applyPending();
+    return this.trainer.fit(this.data, { steps: n, onStep });
+  }
+
+  /** The shell's chunk: `n` steps from `from` (the Trainer's own step; the shell counts the same steps). */
+  async train(from: number, n: number): Promise<LossPoint[]> {
+    if (from !== this.trainer.step) throw new Error(`PageTrainer: asked to train from step ${from}, the trainer is at step ${this.trainer.step}`);
+    const r = await this.fit(n);
+    return r.losses.map((l) => ({ step: l.step, loss: [l.loss] }));
+  }
+
+  /** A safetensors checkpoint: the model's parameters under PyTorch names, the optimizer's state, the step and `metadata`. */
+  checkpoint(metadata: Record<string, string> = {}): Promise<Uint8Array> {
+    return this.trainer.saveCheckpoint({ metadata });
+  }
+
+  /** Frees the trainer's and the optimizer's buffers (the model is the page's to free). */
+  destroy(): void {
+    this.trainer.destroy();
+    this.optimizer.destroy();
   }
 }

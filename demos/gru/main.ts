@@ -12,7 +12,8 @@ import { SequenceToSequence } from '../../src/models/sequence.js';
 import { mulberry32 } from '../../src/nn/init.js';
 import type { Tensor } from '../../src/tensor.js';
 import { LinePlot } from '../common/plot.js';
-import { ChunkedFit } from '../common/train.js';
+import { hash32 } from '../../src/train/data.js';
+import { PageTrainer } from '../common/train.js';
 import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
 import { Prepared, co2Series, rmse, syntheticSeries, type Series, type Target } from './data.js';
 import { GateView, gateStats, type GateData } from './gates.js';
@@ -143,10 +144,10 @@ part.</p>`,
     const B = Number(v.batch);
     const data = new Prepared(series, H, target, T);
     const model = new SequenceToSequence(rt, { input: 'dense', inputSize: 1, cell: 'gru', hiddenSize: Number(v.hidden), outputSize: 1, seed: SEED });
-    const rand = mulberry32(SEED + 6);
-    const trainer = new ChunkedFit(
+    // Each step's windows drawn from the step (a pure function of it).
+    const trainer = new PageTrainer(
       model,
-      { xShape: [T, B, 1], yShape: [T, B, 1], batch: (_s, x, y) => data.fillBatch(rand, B, x, y) },
+      { xShape: [T, B, 1], yShape: [T, B, 1], batch: (step, x, y) => data.fillBatch(mulberry32(hash32(SEED + 6, step)), B, x, y) },
       { loss: 'mse', lr: Number(v.lr), clip: Number(v.clip) },
     );
 
@@ -236,7 +237,7 @@ part.</p>`,
       view,
       update: (vals) => trainer.update(vals),
       checkpoint: async (atStep) => ({
-        bytes: await trainer.checkpoint(model, atStep, {
+        bytes: await trainer.checkpoint({
           'demo.series': series.name,
           'demo.target': target,
           'demo.window': String(T),

@@ -15,7 +15,8 @@ import { SequenceToSequence, type SequenceModelOptions } from '../../src/models/
 import { mulberry32 } from '../../src/nn/init.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Tensor } from '../../src/tensor.js';
-import { ChunkedFit } from '../common/train.js';
+import { hash32 } from '../../src/train/data.js';
+import { PageTrainer } from '../common/train.js';
 import { clipControl, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
 import { GateHeatMap, type GateStrip } from './heatmap.js';
 import './style.css';
@@ -63,8 +64,8 @@ function passageStart(chars: string[]): number {
 
 /** GPU-side copy of every parameter (the models share one configuration, hence one layout). */
 function copyWeights(rt: Runtime, from: SequenceToSequence, to: SequenceToSequence): void {
-  const dst = to.modules;
-  for (const [k, m] of Object.entries(from.modules)) rt.copy(m.params.all, dst[k]!.params.all);
+  const dst = to.parameters();
+  from.parameters().forEach((p, i) => rt.copy(p.value, dst[i]!.value));
 }
 
 // ------------------------------------------------------------------ panels
@@ -167,14 +168,15 @@ async function build(page: DemoPage): Promise<DemoSession> {
   const passageIds = Array.from(ids.subarray(at, at + SAMPLE));
   const readerX: Tensor = rt.tensor(passageIds, [SAMPLE, 1], 'lstm.passage');
 
-  // Random windows of the text; the targets are the inputs shifted by one character.
-  const rand = mulberry32(SEED + 6);
-  const trainer = new ChunkedFit(
+  // Random windows of the text (drawn from the step: a pure function of it); the targets are the inputs shifted by one character.
+  const trainer = new PageTrainer(
     model,
     {
       xShape: [T, B],
       yShape: [T * B],
-      batch(_s, x, y) {
+      numClasses: V,
+      batch(step, x, y) {
+        const rand = mulberry32(hash32(SEED + 6, step));
         for (let b = 0; b < B; b++) {
           const s = Math.floor(rand() * (ids.length - T - 1));
           for (let t = 0; t < T; t++) {
@@ -265,7 +267,7 @@ async function build(page: DemoPage): Promise<DemoSession> {
     update: (vals) => trainer.update(vals),
     // The metadata `webgpu-rnn sample --checkpoint FILE` reads: the page's model samples from the command line too.
     checkpoint: async (atStep) => ({
-      bytes: await trainer.checkpoint(model, atStep, {
+      bytes: await trainer.checkpoint({
         'charmodel.arch': 'lstm',
         'charmodel.hidden': String(H),
         'charmodel.layers': '1',

@@ -1,12 +1,12 @@
 /**
  * Training and decoding of the page's encoder-decoder.
  *
- * The library's `fit` feeds a model one input; `EncoderDecoder.forward`
- * takes two (source and teacher-forced target), so the step is written here:
- * one `rt.step` per training step (zeroGrad, forward, loss, backward, clip,
- * optimizer), the loss read back only at the last step of a chunk (the GPU
- * keeps going while the read resolves). Optimizers are built once, so Adam's
- * moments survive pause and resume; lr and clip follow the live controls.
+ * Training is the library's Trainer (through the pages' PageTrainer): the
+ * source is the data's x, the teacher-forced decoder input its extra input
+ * (`extraShapes`), the batch's `srcLengths` go to the forward, and padded
+ * targets are ignored by the loss. Each batch is drawn from its step (a pure
+ * function of it). The optimizer is built once, so Adam's moments survive
+ * pause and resume; lr and clip follow the live controls.
  *
  * All GPU work of a model (training chunks, held-out evaluation, the user's
  * decodes) goes through one queue: a decode (one submit for all its steps,
@@ -18,9 +18,9 @@ import { EncoderDecoder } from '../../src/models/seq2seq.js';
 import { mulberry32 } from '../../src/nn/init.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Tensor } from '../../src/tensor.js';
-import { CrossEntropyLoss } from '../../src/train/loss.js';
-import { Adam, clipGradNorm } from '../../src/train/optim.js';
+import { hash32, type TrainData } from '../../src/train/data.js';
 import type { LossPoint, Values } from '../common/shell.js';
+import { PageTrainer } from '../common/train.js';
 import { IGNORE, START, STOP, TGT_VOCAB, charMatches, detokenize, encodeBatch, type Example, type Task } from './tasks.js';
 
 export interface Seq2seqOptions {
@@ -53,16 +53,10 @@ const HELD_OUT_SEED = 7;
 export class Seq2seqTrainer {
   readonly model: EncoderDecoder;
   readonly heldOut: Example[];
-  private readonly optimizers: Adam[];
-  private readonly ce: CrossEntropyLoss;
-  private readonly src: Tensor;
-  private readonly tgtIn: Tensor;
-  private readonly tgt: Tensor;
+  private readonly trainer: PageTrainer;
   /** Source ids for decoding: its own buffer, so a decode never overwrites a training batch. */
   private readonly decodeSrc: Tensor;
   private readonly heldKeys: Set<string>;
-  private readonly rand: () => number;
-  private clip: number;
   private queue: Promise<unknown> = Promise.resolve();
   /** Set by `destroy()`: no new work is accepted, the buffers go once the queued work is done. */
   private closing = false;
@@ -80,12 +74,6 @@ export class Seq2seqTrainer {
       cell: o.cell,
       seed: MODEL_SEED,
     });
-    this.optimizers = Object.values(this.model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: o.lr }));
-    this.clip = o.clip;
-    this.ce = new CrossEntropyLoss(rt, { ignoreIndex: IGNORE });
-    this.src = rt.zeros([task.srcLen, B], 'seq2seq.src');
-    this.tgtIn = rt.zeros([task.tgtLen, B], 'seq2seq.tgtIn');
-    this.tgt = rt.zeros([task.tgtLen * B], 'seq2seq.tgt');
     this.decodeSrc = rt.zeros([task.srcLen, B], 'seq2seq.decodeSrc');
     // A fixed held-out set (distinct inputs), never drawn for training.
     const hr = mulberry32(HELD_OUT_SEED);
@@ -96,7 +84,29 @@ export class Seq2seqTrainer {
     }
     this.heldOut = [...seen.values()];
     this.heldKeys = new Set(seen.keys());
-    this.rand = mulberry32(TRAIN_SEED);
+    this.trainer = new PageTrainer(this.model, this.trainData(), { loss: 'cross_entropy', ignoreIndex: IGNORE, lr: o.lr, clip: o.clip });
+  }
+
+  /**
+   * Teacher forcing: x the source [srcLen, B], extra[0] the decoder's input
+   * [tgtLen, B] (START + the true answer), y the answer + STOP (IGNORE past
+   * it) [tgtLen * B]; the forward gets the source lengths.
+   */
+  private trainData(): TrainData {
+    const { task, batch: B } = this.o;
+    return {
+      xShape: [task.srcLen, B],
+      extraShapes: [[task.tgtLen, B]],
+      yShape: [task.tgtLen * B],
+      numClasses: TGT_VOCAB,
+      batch: (step, x, y, extra) => {
+        const d = encodeBatch(task, this.trainingBatch(mulberry32(hash32(TRAIN_SEED, step))));
+        x.set(d.src);
+        extra[0]!.set(d.tgtIn);
+        y.set(d.tgt);
+        return { srcLengths: d.lengths };
+      },
+    };
   }
 
   /** Runs `fn` after every GPU job queued before it (training, evaluation, decoding). */
@@ -107,49 +117,24 @@ export class Seq2seqTrainer {
     return run;
   }
 
-  /** Follows the live controls `lr` and `clip` (applied from the next step). */
+  /** Follows the live controls `lr` and `clip` (applied from the next training chunk). */
   update(v: Values): void {
-    if (typeof v.lr === 'number' && v.lr > 0) for (const opt of this.optimizers) opt.lr = v.lr;
-    if (typeof v.clip === 'number' && v.clip >= 0) this.clip = v.clip;
+    this.trainer.update(v);
   }
 
-  private trainingBatch(): Example[] {
+  /** B training examples (none of the held-out inputs), drawn with `rand`. */
+  private trainingBatch(rand: () => number): Example[] {
     const out: Example[] = [];
     while (out.length < this.o.batch) {
-      const e = this.o.task.draw(this.rand);
+      const e = this.o.task.draw(rand);
       if (!this.heldKeys.has(e.input)) out.push(e);
     }
     return out;
   }
 
-  /** Trains `n` steps (numbered from `from`); returns the loss of the last one. */
+  /** Trains `n` steps (numbered from `from`); returns the losses read (the last step's among them). */
   train(from: number, n: number): Promise<LossPoint[]> {
-    return this.exclusive(async () => {
-      const { rt, model, ce } = this;
-      const { tgtLen: TD } = this.o.task;
-      const B = this.o.batch;
-      const grads = Object.values(model.modules).map((m) => m.gradients);
-      let last: Promise<Float32Array> | null = null;
-      for (let i = 0; i < n; i++) {
-        const d = encodeBatch(this.o.task, this.trainingBatch());
-        this.src.write(d.src);
-        this.tgtIn.write(d.tgtIn);
-        this.tgt.write(d.tgt);
-        const readLoss = i === n - 1;
-        rt.step(() => {
-          model.zeroGrad();
-          // Teacher forcing: the decoder reads START + the true answer, and learns to emit the answer + STOP.
-          const { logits } = model.forward(this.src, this.tgtIn, { srcLengths: d.lengths });
-          const l = ce.forward(logits.reshape([TD * B, TGT_VOCAB]), this.tgt);
-          model.backward(l.grad.reshape([TD, B, TGT_VOCAB]));
-          if (this.clip > 0) clipGradNorm(rt, grads, this.clip);
-          for (const opt of this.optimizers) opt.step();
-          if (readLoss) last = l.loss.read();
-        });
-      }
-      const loss = (await last!)[0]!;
-      return [{ step: from + n - 1, loss: [loss] }];
-    });
+    return this.exclusive(() => this.trainer.train(from, n));
   }
 
   /** Greedy decoding of up to B examples at once (rows past the inputs repeat the first). */
@@ -196,10 +181,9 @@ export class Seq2seqTrainer {
     if (this.closing) return;
     this.closing = true;
     this.queue = this.queue.then(() => {
+      this.trainer.destroy();
       this.model.destroy();
-      this.ce.destroy();
-      for (const t of [this.src, this.tgtIn, this.tgt, this.decodeSrc]) t.destroy();
-      for (const opt of this.optimizers) opt.destroy();
+      this.decodeSrc.destroy();
     });
   }
 }

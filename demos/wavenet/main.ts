@@ -7,10 +7,10 @@
 import { mulberry32 } from '../../src/nn/init.js';
 import { muLawDecode } from '../../src/nn/mulaw.js';
 import { WaveNet, receptiveField, type WaveNetConfig } from '../../src/nn/wavenet.js';
-import type { Trainable } from '../../src/train/fit.js';
+import { hash32 } from '../../src/train/data.js';
 import { LinePlot } from '../common/plot.js';
 import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage, type Values } from '../common/shell.js';
-import { ChunkedFit } from '../common/train.js';
+import { PageTrainer } from '../common/train.js';
 import { Player, toAudioBuffer } from './audio.js';
 import { StackDiagram } from './diagram.js';
 import { MELODY, stats, synthesize, type Waveform } from './waveform.js';
@@ -195,22 +195,17 @@ the end.</p>`,
 
     const rt = page.rt;
     const net = new WaveNet(rt, cfg);
-    const model: Trainable = {
-      rt,
-      modules: { wavenet: net },
-      zeroGrad: () => net.zeroGrad(),
-      forward: (x) => ({ logits: net.forward(x).output }),
-      backward: (dy) => void net.backward(dy),
-    };
-    const rand = mulberry32(7);
     const N = wf.classes.length;
-    const trainer = new ChunkedFit(
-      model,
+    // The WaveNet trains as it is: its [B, Q, T] output is the class dimension 1 of the cross-entropy.
+    const trainer = new PageTrainer(
+      net,
       {
-        // x: [B, 1, T] the decoded amplitude of sample t; y: [B*T] the class of sample t + 1.
+        // x: [B, 1, T] the decoded amplitude of sample t; y: [B*T] the class of sample t + 1 (windows drawn from the step).
         xShape: [B, 1, T],
         yShape: [B * T],
-        batch(_s, x, y) {
+        numClasses: Q,
+        batch(step, x, y) {
+          const rand = mulberry32(hash32(7, step));
           for (let b = 0; b < B; b++) {
             const s = Math.floor(rand() * (N - T - 1));
             for (let t = 0; t < T; t++) {
@@ -291,8 +286,8 @@ the end.</p>`,
       train: (from, n) => trainer.train(from, n),
       update: (vals) => trainer.update(vals),
       checkpoint: async (atStep) => ({
-        // The WaveNet's parameters under their PyTorch names (wavenet.*), its Adam state, and the audio settings.
-        bytes: await trainer.checkpoint({ modules: { wavenet: net } }, atStep, {
+        // The WaveNet's parameters under their PyTorch names (input.weight, ...), its Adam state, and the audio settings.
+        bytes: await trainer.checkpoint({
           'demo.sampleRate': String(wf.sampleRate),
           'demo.muLawClasses': String(Q),
           'demo.dilations': JSON.stringify(cfg.dilations),

@@ -46,7 +46,7 @@ export default {
   async interact(page, state) {
     // The checkpoint: the WaveNet's parameters under PyTorch names (Conv1d weights [out, in, kernel]) and Adam's state.
     const file = await downloadFromPage(page);
-    expect(file.tensors['wavenet.input.weight']?.shape).toEqual([16, 1, 1]);
+    expect(file.tensors['input.weight']?.shape).toEqual([16, 1, 1]);
     expect(Object.keys(file.tensors).some((k) => k.startsWith('optimizer.'))).toBe(true);
     expect(file.metadata['demo.muLawClasses']).toBe('256');
     const count = () => page.$$eval('#wavenet-diagram circle.input.rf', (els) => els.length);
