@@ -11,8 +11,8 @@
  * RNN(tanh), B=32 T=64 I=32 H=128, a dense head H -> 1 per step, MSE; and the
  * WaveNet of bench/wavenet (B=16 T=256, 32 channels, dilations 1,2,4,8 x 2,
  * 256-way softmax cross-entropy, CrossEntropyLoss({ classDim: 1 })). Then
- * clipGradNorm(max norm 0.05: active for all four models) over every gradient and Adam(lr 1e-3, eps 1e-8)
- * per module, all in one `rt.step`.
+ * clipGradNorm(max norm 0.05: active for all four models) over every gradient arena and one
+ * Adam(lr 1e-3, eps 1e-8) over model.parameters() (the Trainer's step), all in one `rt.step`.
  *
  * TF.js: the recurrent models as tf.layers (as bench/recurrent.ts), the
  * WaveNet as pad/slice/matMul ops (as bench/wavenet.ts); per step

@@ -19,7 +19,8 @@ import { EncoderDecoder } from './models/seq2seq.js';
 import { SequenceToSequence } from './models/sequence.js';
 import { WaveNet } from './nn/wavenet.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { pairedData, readCsvColumn, seriesData, textData, type TrainData } from './train/data.js';
+import { readCsvColumn } from './train/csv.js';
+import { pairedData, seriesData, textData, type TrainData } from './train/data.js';
 import { Adam } from './train/optim.js';
 import { Trainer, type TrainModel } from './train/trainer.js';
 
@@ -217,7 +218,7 @@ async function train(o: Record<string, unknown>, sources: { lr: boolean }): Prom
     if (col.values.length < 40) throw new UsageError(`'${dataPath}': column '${col.name}' has ${col.values.length} numeric rows, need at least 40 for a time series`);
     let s;
     try {
-      s = seriesData(col.values, { T, B, seed, layout });
+      s = seriesData(col.values, { T, B, seed, layout, stride: 1 }); // overlapping windows: series are short
     } catch (e) {
       throw new UsageError(`'${dataPath}': ${(e as Error).message}`);
     }
@@ -229,7 +230,7 @@ async function train(o: Record<string, unknown>, sources: { lr: boolean }): Prom
   } else {
     let d;
     try {
-      d = textData(text, { T, B, seed, layout });
+      d = textData(text, { T, B, seed, layout, stride: 1 }); // every offset a window, shuffled per epoch
     } catch (e) {
       throw new UsageError(`the text in '${String(dataPath ?? 'the built-in sonnets')}': ${(e as Error).message}`);
     }
@@ -454,6 +455,11 @@ async function sample(o: Record<string, unknown>): Promise<void> {
     const bad = t.data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new UsageError(`'${path}': tensor '${k}' holds a non-finite value at ${bad} (${t.data[bad]}): the model diverged or the file is damaged`);
   }
+  // The metadata's sizes must agree with the tensors' before anything is allocated (a crafted
+  // `charmodel.hidden` must not build a large model only to refuse it).
+  const probe = cfg.arch === 'wavenet' ? ['input.weight', 0] : ['rnn.weight_hh_l0', 1];
+  const got = tensors[probe[0] as string]?.shape[probe[1] as number];
+  if (got !== cfg.hidden) throw new UsageError(`'${path}': metadata charmodel.hidden is ${cfg.hidden}, but tensor '${probe[0]}' is ${JSON.stringify(tensors[probe[0] as string]?.shape ?? 'missing')}`);
   const rt = await createRuntime({ quiet: true });
   const built = buildModel(rt, cfg, 0);
   try {

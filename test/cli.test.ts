@@ -1,6 +1,7 @@
 /** The command line, as a user runs it: the built dist/cli.js in a child process. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +45,7 @@ describe('webgpu-rnn command line', () => {
     for (const arch of ['gru', 'wavenet']) {
       const r = run('train', '--arch', arch, '--data', csv, '--steps', '3', '--hidden', '8', '--batch', '2');
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/60 values \(first numeric column, normalised\)/);
+      expect(r.stdout).toMatch(/60 values \(column 'value', normalised\)/);
       expect(r.stdout).toMatch(/forecast \(next 12\): (-?\d+(\.\d+)?(e[+-]\d+)?, ){11}-?\d/);
     }
   });
@@ -68,7 +69,19 @@ describe('webgpu-rnn command line', () => {
 
   it('bad arguments and unreadable files: one line, exit code 2', () => {
     const cases: [string[], RegExp][] = [
-      [['train', '--steps', 'ten'], /--steps must be an integer >= 1, got 'ten'/],
+      [['train', '--steps', 'ten'], /--steps must be an integer in \[1, 1000000000\], got 'ten'/],
+      [['train', '--steps', '0x2'], /--steps must be an integer in \[1, 1000000000\], got '0x2'/],
+      [['train', '--seed', ''], /--seed must be an integer in \[0, 4294967295\], got ''/],
+      [['train', '--seed', '4294967296'], /--seed must be an integer in \[0, 4294967295\]/],
+      [['train', '--batch', '1e9'], /--batch must be an integer in \[1, 4096\], got '1e9'/],
+      [['train', '--hidden', '1000000'], /--hidden must be an integer in \[1, 4096\]/],
+      [['train', '--out', join(dir, 'no-such-folder', 'x.safetensors')], /--out: cannot write into '.*no-such-folder' \(ENOENT\)/],
+      [['train', '--out', dir], /--out: '.*' is a folder, expected a file path/],
+      [['train', '--data', join(dir, 'series.csv'), '--column', 'nope'], /--column: '.*series\.csv': no column named 'nope' \(columns: month, value\)/],
+      [['train', '--data', join(dir, 'series.csv'), '--column', '7'], /--column: '.*series\.csv': column 7 does not exist/],
+      [['train', '--column', 'x'], /--column: only for a \.csv --data file/],
+      [['sample', '--checkpoint', ckpt, '--prime', ''], /--prime: give at least one character/],
+      [['sample', '--checkpoint', ckpt, '--prime', '\u2603'], /--prime: .* is not in the model's vocabulary/],
       [['train', '--bogus'], /unknown option '--bogus'/],
       [['train', '--data', join(dir, 'missing.txt')], /cannot read '.*missing\.txt' \(ENOENT\)/],
       [['sample', '--checkpoint', join(dir, 'missing.safetensors')], /cannot read '.*missing\.safetensors' \(ENOENT\)/],
@@ -77,7 +90,23 @@ describe('webgpu-rnn command line', () => {
     ];
     const notCkpt = join(dir, 'not.safetensors');
     writeFileSync(notCkpt, 'hello');
-    cases.push([['sample', '--checkpoint', notCkpt], /is not a checkpoint: safetensors: /]);
+    cases.push([['sample', '--checkpoint', notCkpt], /is not a safetensors file: safetensors: /]);
+    cases.push([['train', '--resume', notCkpt], /is not a safetensors file/]);
+    // A checkpoint of another model: one line naming the file and what differs.
+    cases.push([['train', '--resume', ckpt, '--hidden', '24', '--steps', '1'], /--resume: '.*model\.safetensors' holds a lstm 1 x 16 over \d+ symbols; this run is lstm 1 x 24/]);
+    // Crafted files: a transposed weight (same count), and a metadata size that disagrees with the tensors.
+    const dec = decodeSafetensors(new Uint8Array(readFileSync(ckpt)));
+    const w = dec.tensors['rnn.weight_ih_l0']!;
+    const tensors = Object.fromEntries(Object.entries(dec.tensors).map(([k, t]) => [k, { dtype: 'F32' as const, shape: k === 'rnn.weight_ih_l0' ? [...w.shape].reverse() : [...t.shape], data: t.data as Float32Array }]));
+    const transposed = join(dir, 'transposed.safetensors');
+    writeFileSync(transposed, encodeSafetensors(tensors, dec.metadata));
+    cases.push([['sample', '--checkpoint', transposed], /does not fit a lstm 1 x 16 .*'rnn\.weight_ih_l0' must be \[64, 16\], got \[16, 64\]/]);
+    const bigHidden = join(dir, 'hidden.safetensors');
+    writeFileSync(bigHidden, encodeSafetensors(tensors, { ...dec.metadata, 'charmodel.hidden': '4000' }));
+    cases.push([['sample', '--checkpoint', bigHidden], /metadata charmodel\.hidden is 4000, but tensor 'rnn\.weight_hh_l0' is \[64,16\]/]);
+    const badVocab = join(dir, 'vocab.safetensors');
+    writeFileSync(badVocab, encodeSafetensors(tensors, { ...dec.metadata, 'charmodel.vocab': 'null' }));
+    cases.push([['sample', '--checkpoint', badVocab], /metadata 'charmodel\.vocab' must be a JSON array/]);
     for (const [args, msg] of cases) {
       const r = run(...args);
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);

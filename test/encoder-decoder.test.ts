@@ -22,7 +22,7 @@ const show = (...a: unknown[]) => {
 };
 
 function optimizers(model: EncoderDecoder | VectorToSequence, lr: number): Optimizer[] {
-  return Object.values(model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr }));
+  return [new Adam(model.parameters(), { lr })];
 }
 
 // Digit reversal: source digits 0..9 (padding past a row's length is masked by srcLengths);
@@ -88,7 +88,7 @@ describe('EncoderDecoder', () => {
         const { logits } = model.forward(src, tgtIn, { srcLengths: d.lengths });
         const l = ce.forward(logits.reshape([TD * B, 12]), tgt);
         model.backward(l.grad.reshape([TD, B, 12]));
-        clipGradNorm(rt, Object.values(model.modules).map((m) => m.gradients), 5);
+        clipGradNorm(rt, model.gradientArenas(), 5);
         for (const o of opts) o.step();
         if (step % 25 === 0 || step === steps - 1) losses.push(l.loss.read());
       });
@@ -206,7 +206,7 @@ describe('EncoderDecoder', () => {
         Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, v]) => [k.slice(prefix.length + 1), v]));
       const w = sub(params);
       const orig = w[name]![i]!;
-      const module = model.modules[prefix]!;
+      const module = model.children()[prefix]!;
       w[name]![i] = orig + eps;
       module.loadStateDict(w);
       const lp = await lossAt();
@@ -294,7 +294,7 @@ describe('VectorToSequence', () => {
     expect(got[got.length - 1]).toBeLessThan(0.01);
     // The conditioning Linear learns too (its gradient is non-zero).
     if (condition === 'state') {
-      const g = await model.modules.condition!.grads();
+      const g = await model.conditioner!.grads();
       expect(Math.max(...Array.from(g.weight!, Math.abs))).toBeGreaterThan(0);
     }
     model.destroy();

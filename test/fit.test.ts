@@ -69,7 +69,10 @@ describe('fit', () => {
       onStep: (i) => {
         if (i.step >= 10) ctl.abort();
       },
-      evaluate: { data: windows(), every: 4, steps: 2, onEval: (e) => evals.push(e.loss) },
+      validation: windows(),
+      validationEvery: 4,
+      validationSteps: 2,
+      callbacks: [{ onEvaluate: (_t, e) => void evals.push(e.loss) }],
     });
     expect(res.aborted).toBe(true);
     expect(res.steps).toBeLessThan(40);
@@ -82,8 +85,8 @@ describe('fit', () => {
   it('refuses bad options', async () => {
     const m = model(1);
     await expect(fit(m, windows(), { loss: 'l1' as 'mse', steps: 1 })).rejects.toThrow("fit: loss must be 'cross_entropy' or 'mse', got 'l1'");
-    await expect(fit(m, windows(), { loss: 'mse' })).rejects.toThrow('fit: steps (or epochs) must give a non-negative integer number of steps, got undefined');
-    await expect(fit(m, windows(), { loss: 'mse', steps: 1, clip: 0 })).rejects.toThrow('fit: clip must be > 0, got 0');
+    await expect(fit(m, windows(), { loss: 'mse' })).rejects.toThrow('fit: give steps or epochs');
+    await expect(fit(m, windows(), { loss: 'mse', steps: 1, clip: 0 })).rejects.toThrow('Trainer: clip must be a number > 0, got 0');
     m.destroy();
   });
 });

@@ -251,7 +251,7 @@ describe('bad input is refused before dispatch, naming what and where', () => {
     expect(() => layer.loadStateDict(missing)).toThrow('LSTM.loadStateDict: missing weight_hh_l1');
     expect(() => layer.loadStateDict({ ...good, extra: new Float32Array(1) })).toThrow('LSTM.loadStateDict: unexpected extra');
     expect(() => layer.loadStateDict({ ...good, bias_ih_l0: new Float32Array(3) })).toThrow(
-      "LSTM.loadStateDict: 'bias_ih_l0' must have 16 values ([16]), got 3",
+      "LSTM.loadStateDict: 'bias_ih_l0' must have [16] (16 values), got 3",
     );
     expect(() => layer.loadStateDict({ ...good, weight_ih_l0: rt.zeros([3, 16]) })).toThrow(
       "LSTM.loadStateDict: 'weight_ih_l0' must be [16, 3], got [3, 16]",

@@ -11,6 +11,7 @@
  * step (cheap: its loss objects and batch buffers; nothing of the model's or
  * the optimizer's state is touched).
  */
+import { mulberry32 } from '../../src/nn/init.js';
 import type { TrainData } from '../../src/train/data.js';
 import { Adam, type Optimizer } from '../../src/train/optim.js';
 import { Trainer, type StepInfo, type TrainModel, type TrainerFitResult } from '../../src/train/trainer.js';
@@ -27,6 +28,22 @@ export interface PageTrainerOptions {
   clip?: number;
   /** Read the loss every this many steps, and at the last step of every chunk (default 25). */
   logEvery?: number;
+}
+
+/**
+ * The random numbers of one training step: a generator seeded by (seed,
+ * step), so a page's batches are a pure function of the step (what the
+ * Trainer asks of its data). (Its own mixing rather than the library's
+ * hash32, whose module brings the CSV parser into the pages' bundle.)
+ */
+export function stepRandom(seed: number, step: number): () => number {
+  let h = Math.imul((seed ^ 0x5bd1e995) >>> 0, 0x9e3779b1) >>> 0;
+  for (const v of [step >>> 0, Math.floor(step / 2 ** 32)]) {
+    h = Math.imul(h ^ v, 0xcc9e2d51) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x1b873593) >>> 0;
+    h ^= h >>> 13;
+  }
+  return mulberry32(h >>> 0);
 }
 
 const clipOf = (v: unknown): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);

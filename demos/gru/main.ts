@@ -9,11 +9,9 @@
  * input window that precedes the held-out part.
  */
 import { SequenceToSequence } from '../../src/models/sequence.js';
-import { mulberry32 } from '../../src/nn/init.js';
 import type { Tensor } from '../../src/tensor.js';
 import { LinePlot } from '../common/plot.js';
-import { hash32 } from '../../src/train/data.js';
-import { PageTrainer } from '../common/train.js';
+import { PageTrainer, stepRandom } from '../common/train.js';
 import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
 import { Prepared, co2Series, rmse, syntheticSeries, type Series, type Target } from './data.js';
 import { GateView, gateStats, type GateData } from './gates.js';
@@ -147,7 +145,7 @@ part.</p>`,
     // Each step's windows drawn from the step (a pure function of it).
     const trainer = new PageTrainer(
       model,
-      { xShape: [T, B, 1], yShape: [T, B, 1], batch: (step, x, y) => data.fillBatch(mulberry32(hash32(SEED + 6, step)), B, x, y) },
+      { xShape: [T, B, 1], yShape: [T, B, 1], batch: (step, x, y) => data.fillBatch(stepRandom(SEED + 6, step), B, x, y) },
       { loss: 'mse', lr: Number(v.lr), clip: Number(v.clip) },
     );
 

@@ -12,11 +12,9 @@
  */
 import sonnets from '../../data/sonnets.txt?raw';
 import { SequenceToSequence, type SequenceModelOptions } from '../../src/models/sequence.js';
-import { mulberry32 } from '../../src/nn/init.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Tensor } from '../../src/tensor.js';
-import { hash32 } from '../../src/train/data.js';
-import { PageTrainer } from '../common/train.js';
+import { PageTrainer, stepRandom } from '../common/train.js';
 import { clipControl, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
 import { GateHeatMap, type GateStrip } from './heatmap.js';
 import './style.css';
@@ -176,7 +174,7 @@ async function build(page: DemoPage): Promise<DemoSession> {
       yShape: [T * B],
       numClasses: V,
       batch(step, x, y) {
-        const rand = mulberry32(hash32(SEED + 6, step));
+        const rand = stepRandom(SEED + 6, step);
         for (let b = 0; b < B; b++) {
           const s = Math.floor(rand() * (ids.length - T - 1));
           for (let t = 0; t < T; t++) {

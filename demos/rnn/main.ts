@@ -9,18 +9,23 @@
  * exactly s per step (s^(T-1) in all), tanh gives s·(1 - h²) <= s, and its
  * activations stay in (-1, 1) however large s is. The layers keep
  * ||dL/dh_t|| for every t (trackGradNorm), read after each chunk of steps.
- * Both networks train with plain SGD in the same recorded step (one submit);
- * clipping by global norm (clipGradNorm, on the GPU) is a toggle.
+ * Each network is one Module (rnn + head) trained by the library's Trainer
+ * with plain SGD, on the same batches (a pure function of the step);
+ * clipping by global norm (on the GPU) is a toggle.
  */
 import { RNN } from '../../src/nn/recurrent.js';
 import { Linear } from '../../src/nn/layers.js';
+import { Container, type Module } from '../../src/nn/module.js';
 import { mulberry32 } from '../../src/nn/init.js';
 import { sumSquares } from '../../src/ops.js';
+import type { TrainData } from '../../src/train/data.js';
 import { MSELoss } from '../../src/train/loss.js';
-import { SGD, clipGradNorm } from '../../src/train/optim.js';
+import { SGD } from '../../src/train/optim.js';
+import type { StepInfo } from '../../src/train/trainer.js';
 import type { Tensor } from '../../src/tensor.js';
 import type { Runtime } from '../../src/runtime.js';
 import { LinePlot } from '../common/plot.js';
+import { PageTrainer, stepRandom } from '../common/train.js';
 import { fmt, hiddenControl, runDemo, type DemoPage, type LossPoint, type Values } from '../common/shell.js';
 
 const KINDS = ['tanh', 'relu'] as const;
@@ -52,24 +57,45 @@ function recurrentWeight(H: number, s: number, shape: string, seed: number): Flo
   return w;
 }
 
-/** One network: RNN + linear head on h_T, its optimizers and the tensors it reports from. */
-class Net {
+/**
+ * One network: an RNN and a linear head on h_T, as one Module (children
+ * `rnn`, `head`): forward x [T, B, 1] -> the prediction [B, 1]; backward
+ * sends the head's gradient into h_T (no gradient enters the other outputs).
+ */
+class Net extends Container {
   readonly rnn: RNN;
   readonly head: Linear;
-  readonly sgd: SGD[];
-  readonly norm: Tensor;
-  /** Its own loss: a loss object owns its output tensors, and both networks' losses are read after the step. */
-  readonly mse: MSELoss;
-  constructor(rt: Runtime, readonly kind: Kind, H: number, seed: number, lr: number) {
+  /** h_T [1, B, H] of the last forward (the layer's own buffer). */
+  hT: Tensor | null = null;
+  private shape: [number, number] = [0, 0];
+  constructor(rt: Runtime, readonly kind: Kind, readonly H: number, seed: number) {
+    super(rt);
     this.rnn = new RNN(rt, { inputSize: 1, hiddenSize: H, nonlinearity: kind, trackGradNorm: true, seed });
     this.head = new Linear(rt, { inFeatures: H, outFeatures: 1, seed: seed + 1 });
-    this.sgd = [new SGD(rt, this.rnn.params, this.rnn.gradients, { lr }), new SGD(rt, this.head.params, this.head.gradients, { lr })];
-    this.norm = rt.zeros([1], `${kind}.gradNorm`);
-    this.mse = new MSELoss(rt);
+  }
+
+  override children(): Record<string, Module> {
+    return { rnn: this.rnn, head: this.head };
+  }
+
+  forward(x: Tensor): Tensor {
+    const [T, B] = x.shape as [number, number];
+    this.shape = [T, B];
+    const r = this.rnn.forward(x);
+    this.hT = r.h;
+    return this.head.forward(r.h.reshape([B, this.H]));
+  }
+
+  backward(dy: Tensor): void {
+    const [T, B] = this.shape;
+    const dh = this.head.backward(dy);
+    // The loss sees h_T only: zero gradient into the outputs, the head's into the final state.
+    this.rnn.backward(this.buffer('dOut', [T, B, this.H]), { dh: dh.reshape([1, B, this.H]) });
   }
 
   /** Input weights seeded, biases zero (the recurrence alone carries the value), W_hh as chosen. */
-  init(H: number, s: number, shape: string, seed: number): void {
+  init(s: number, shape: string, seed: number): void {
+    const H = this.H;
     const r = mulberry32(seed);
     const k = 1 / Math.sqrt(H);
     this.rnn.loadStateDict({
@@ -79,13 +105,6 @@ class Net {
       bias_hh_l0: new Float32Array(H),
     });
     this.head.loadStateDict({ weight: Float32Array.from({ length: H }, () => (r() * 2 - 1) * k), bias: new Float32Array(1) });
-  }
-
-  destroy(): void {
-    this.rnn.destroy();
-    this.head.destroy();
-    this.norm.destroy();
-    this.mse.destroy();
   }
 }
 
@@ -193,59 +212,91 @@ runDemo({
     const T = Number(v.T);
     const B = Number(v.batch);
     const seed = 12345;
-    const nets = KINDS.map((k, i) => new Net(rt, k, H, seed + 10 * i, Number(v.lr)));
+    const nets = KINDS.map((k, i) => new Net(rt, k, H, seed + 10 * i));
+    // The recall task: a value ±1 at t = 1 (drawn from the step: a pure function of it), then zeros; the target is the value.
+    const data: TrainData = {
+      xShape: [T, B, 1],
+      yShape: [B, 1],
+      batch(stepNo, xs, ys) {
+        xs.fill(0);
+        const rand = stepRandom(seed + 99, stepNo);
+        for (let b = 0; b < B; b++) {
+          const val = rand() < 0.5 ? -1 : 1;
+          xs[b] = val; // t = 1; every later input is 0
+          ys[b] = val;
+        }
+      },
+    };
+    const trainers = nets.map((n) => new PageTrainer(n, data, { loss: 'mse', optimizer: new SGD(n.parameters(), { lr: Number(v.lr) }), clip: v.clipOn ? Number(v.clip) : 0, logEvery: 50 }));
+    // For the measurement without learning (after a re-initialisation while paused).
     const x = rt.zeros([T, B, 1], 'rnn-demo.x');
     const y = rt.zeros([B, 1], 'rnn-demo.y');
-    const dOut = rt.zeros([T, B, H], 'rnn-demo.dOut'); // the loss sees h_T only: no gradient enters the outputs directly
     const xs = new Float32Array(T * B);
     const ys = new Float32Array(B);
-    const rand = mulberry32(seed + 99);
+    // A loss each: a loss object owns its output tensors, and both networks' losses are read after the probe.
+    const mses = nets.map(() => new MSELoss(rt));
+    const norms = nets.map((n) => rt.zeros([1], `${n.kind}.gradSumSquares`));
     let scale = Number(v.scale);
     let reinit = true;
-    let clip: number | null = null;
+    let clip: number | null = v.clipOn ? Number(v.clip) : null;
     let last: Measured[] = [];
     profilePlot.clear();
     normPlot.clear();
 
-    /** One training step for both networks, recorded into one submit; `learn` false: measure only. */
-    const step = (learn: boolean): { loss: Tensor; hT: Tensor }[] => {
-      for (let b = 0; b < B; b++) {
-        const val = rand() < 0.5 ? -1 : 1;
-        xs[b] = val; // t = 1; every later input is 0
-        ys[b] = val;
+    /** What each network's last step left: its loss and (clipping on) gradient norm from the Trainer, else both read here. */
+    interface LastStep {
+      loss: number | Tensor;
+      gradNorm?: number;
+    }
+
+    /** Trains both networks `n` steps (the same batches); returns what their last steps left. */
+    const trainBoth = async (n: number): Promise<LastStep[]> => {
+      const out: LastStep[] = [];
+      for (const t of trainers) {
+        let info: StepInfo | null = null;
+        await t.fit(n, (i) => {
+          if (!info || i.step > info.step) info = i;
+        });
+        const i = info as StepInfo | null;
+        out.push({ loss: i?.loss ?? NaN, gradNorm: i?.gradNorm });
       }
-      x.write(xs);
-      y.write(ys);
-      const out: { loss: Tensor; hT: Tensor }[] = [];
-      rt.step(() => {
-        for (const n of nets) {
-          n.rnn.zeroGrad();
-          n.head.zeroGrad();
-          const r = n.rnn.forward(x);
-          const hT = r.h.reshape([B, H]);
-          const pred = n.head.forward(hT);
-          const l = n.mse.forward(pred, y);
-          const dh = n.head.backward(l.grad);
-          n.rnn.backward(dOut, { dh: dh.reshape([1, B, H]) });
-          const grads = [n.rnn.gradients, n.head.gradients];
-          if (clip !== null) clipGradNorm(rt, grads, clip, n.norm);
-          else sumSquares(rt, n.norm, grads.map((g) => g.all));
-          if (learn) for (const o of n.sgd) o.step();
-          out.push({ loss: l.loss, hT: r.h });
-        }
-      });
       return out;
     };
 
-    const measure = async (stepNo: number, o: { loss: Tensor; hT: Tensor }[]): Promise<void> => {
+    /** The gradients at the current weights for the batch of step `stepNo`, without learning (forward, loss, backward only). */
+    const probe = (stepNo: number): LastStep[] => {
+      data.batch(stepNo, xs, ys, []);
+      x.write(xs);
+      y.write(ys);
+      const out: LastStep[] = [];
+      for (const [i, n] of nets.entries()) {
+        rt.step(() => {
+          n.zeroGrad();
+          const l = mses[i]!.forward(n.forward(x), y);
+          n.backward(l.grad);
+          out.push({ loss: l.loss });
+        });
+      }
+      return out;
+    };
+
+    const measure = async (stepNo: number, o: LastStep[]): Promise<void> => {
       last = [];
       for (let i = 0; i < nets.length; i++) {
         const n = nets[i]!;
-        const [lv, prof, nv, hv] = await Promise.all([o[i]!.loss.read(), n.rnn.gradNormPerTimestep(), n.norm.read(), o[i]!.hT.read()]);
+        const r = o[i]!;
+        // The gradient norm before clipping: the Trainer's when it clipped, else the gradients' own (unchanged by SGD).
+        if (r.gradNorm === undefined) rt.step(() => sumSquares(rt, norms[i]!, n.gradientArenas().map((g) => g.all)));
+        const [lv, prof, nv, hv] = await Promise.all([
+          typeof r.loss === 'number' ? [r.loss] : r.loss.read(),
+          n.rnn.gradNormPerTimestep(),
+          r.gradNorm === undefined ? norms[i]!.read() : null,
+          n.hT!.read(),
+        ]);
         let maxH = 0;
         for (const h of hv) maxH = Math.max(maxH, Math.abs(h));
         if (!Number.isFinite(hv.reduce((a, b) => a + b, 0))) maxH = Infinity;
-        const gn = clip !== null ? nv[0]! : Math.sqrt(nv[0]!);
+        const gn = r.gradNorm ?? Math.sqrt(nv![0]!);
         last.push({ loss: lv[0]!, profile: prof, gradNorm: gn, maxH });
       }
       const t = Array.from({ length: T }, (_, i) => i + 1);
@@ -265,7 +316,7 @@ runDemo({
     };
 
     const applyInit = () => {
-      nets.forEach((n, i) => n.init(H, scale, String(v.shape), seed + 10 * i));
+      nets.forEach((n, i) => n.init(scale, String(v.shape), seed + 10 * i));
       reinit = false;
     };
 
@@ -276,15 +327,15 @@ runDemo({
         training = true;
         await queue;
         if (reinit) applyInit();
-        let o: { loss: Tensor; hT: Tensor }[] = [];
-        for (let i = 0; i < n; i++) o = step(true);
+        if (trainers.some((t) => t.step !== from)) throw new Error(`rnn demo: asked to train from step ${from}, the trainers are at ${trainers.map((t) => t.step).join(', ')}`);
+        const o = await trainBoth(n);
         await measure(from + n, o);
         training = false;
         return [{ step: from + n - 1, loss: last.map((m) => m.loss) }];
       },
       update(vals: Values) {
-        for (const net of nets) for (const o of net.sgd) o.lr = Number(vals.lr);
         clip = vals.clipOn ? Number(vals.clip) : null;
+        for (const t of trainers) t.update({ lr: Number(vals.lr), clip: clip ?? 0 });
         if (Number(vals.scale) !== scale) {
           scale = Number(vals.scale);
           reinit = true;
@@ -292,14 +343,16 @@ runDemo({
           if (!training) {
             queue = queue.then(async () => {
               applyInit();
-              await measure(page.state.step, step(false));
+              await measure(page.state.step, probe(page.state.step));
             });
           }
         }
       },
       destroy() {
+        for (const t of trainers) t.destroy();
         for (const n of nets) n.destroy();
-        for (const t of [x, y, dOut]) t.destroy();
+        for (const t of [x, y, ...norms]) t.destroy();
+        for (const m of mses) m.destroy();
       },
     };
   },

@@ -18,9 +18,9 @@ import { EncoderDecoder } from '../../src/models/seq2seq.js';
 import { mulberry32 } from '../../src/nn/init.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Tensor } from '../../src/tensor.js';
-import { hash32, type TrainData } from '../../src/train/data.js';
+import type { TrainData } from '../../src/train/data.js';
 import type { LossPoint, Values } from '../common/shell.js';
-import { PageTrainer } from '../common/train.js';
+import { PageTrainer, stepRandom } from '../common/train.js';
 import { IGNORE, START, STOP, TGT_VOCAB, charMatches, detokenize, encodeBatch, type Example, type Task } from './tasks.js';
 
 export interface Seq2seqOptions {
@@ -100,7 +100,7 @@ export class Seq2seqTrainer {
       yShape: [task.tgtLen * B],
       numClasses: TGT_VOCAB,
       batch: (step, x, y, extra) => {
-        const d = encodeBatch(task, this.trainingBatch(mulberry32(hash32(TRAIN_SEED, step))));
+        const d = encodeBatch(task, this.trainingBatch(stepRandom(TRAIN_SEED, step)));
         x.set(d.src);
         extra[0]!.set(d.tgtIn);
         y.set(d.tgt);

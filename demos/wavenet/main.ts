@@ -4,13 +4,11 @@
  * cross-entropy), then continued sample by sample with the library's fast
  * generation (per-layer queues on the GPU) and played through Web Audio.
  */
-import { mulberry32 } from '../../src/nn/init.js';
 import { muLawDecode } from '../../src/nn/mulaw.js';
 import { WaveNet, receptiveField, type WaveNetConfig } from '../../src/nn/wavenet.js';
-import { hash32 } from '../../src/train/data.js';
 import { LinePlot } from '../common/plot.js';
 import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage, type Values } from '../common/shell.js';
-import { PageTrainer } from '../common/train.js';
+import { PageTrainer, stepRandom } from '../common/train.js';
 import { Player, toAudioBuffer } from './audio.js';
 import { StackDiagram } from './diagram.js';
 import { MELODY, stats, synthesize, type Waveform } from './waveform.js';
@@ -205,7 +203,7 @@ the end.</p>`,
         yShape: [B * T],
         numClasses: Q,
         batch(step, x, y) {
-          const rand = mulberry32(hash32(7, step));
+          const rand = stepRandom(7, step);
           for (let b = 0; b < B; b++) {
             const s = Math.floor(rand() * (N - T - 1));
             for (let t = 0; t < T; t++) {

@@ -242,6 +242,9 @@ export async function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, model: Mod
     }
   }
   if (problems.length) {
+    // The model's tensors first, then the optimizer's kind and layout, then its state tensors.
+    const rank = (p: string) => (/"optimizer\.state\./.test(p) ? 2 : /optimizer/.test(p) ? 1 : 0);
+    problems.sort((a, b) => rank(a) - rank(b));
     const shown = problems.slice(0, 12).map((p) => `\n  - ${p}`).join('');
     const more = problems.length > 12 ? `\n  ... and ${problems.length - 12} more` : '';
     const arch = JSON.stringify(layout.architecture);

@@ -11,10 +11,9 @@
  *   textData(text, { T, B })            characters -> ids, windows of T + 1 (next-token targets)
  *   seriesData(values, { T, B })        a numeric series, normalised, windows (next-value targets)
  *   pairedData(pairs, { ... })          source/target id sequences for an encoder-decoder
- *   readCsvColumn(csv, column)          one numeric column of a CSV (papaparse), by name or index
+ *   readCsvColumn(csv, column)          one numeric column of a CSV (papaparse), by name or index (./csv.ts)
  *   splitData(...)                      train/validation by a seeded split of windows
  */
-import Papa from 'papaparse';
 import { positiveInt } from '../util.js';
 
 /** Batches, written into preallocated arrays: nothing is allocated per step. */
@@ -280,44 +279,6 @@ export function seriesData(values: ArrayLike<number>, o: WindowOptions & { valid
     train: make(0, cut, w.shuffle),
     validation: split > 0 ? make(Math.max(0, cut - w.T), values.length, false) : null,
   };
-}
-
-/**
- * One numeric column of a CSV text (parsed by papaparse; `#` lines are
- * comments): by header name, or by 0-based index; default the last column
- * whose values are all numeric. Rows whose cell is empty are skipped; a
- * non-numeric cell is refused with its row. Throws naming the column and the
- * columns there are.
- */
-export function readCsvColumn(csv: string, column?: string | number, source = 'CSV'): { name: string; values: number[] } {
-  const parsed = Papa.parse<string[]>(csv, { comments: '#', skipEmptyLines: 'greedy', dynamicTyping: false });
-  const rows = parsed.data.map((r) => r.map((c) => c.trim()));
-  if (!rows.length) throw new Error(`${source}: no rows`);
-  const isNum = (c: string | undefined) => c !== undefined && c !== '' && Number.isFinite(Number(c));
-  const header = rows[0]!.some((c) => c !== '' && !isNum(c)) ? rows[0]! : null;
-  const body = header ? rows.slice(1) : rows;
-  const width = Math.max(...rows.map((r) => r.length));
-  const names = Array.from({ length: width }, (_, i) => header?.[i] || `column ${i}`);
-  let col: number;
-  if (column === undefined) {
-    const numeric = names.map((_, i) => body.length > 0 && body.every((r) => r[i] === undefined || r[i] === '' || isNum(r[i])) && body.some((r) => isNum(r[i])));
-    col = numeric.lastIndexOf(true);
-    if (col < 0) throw new Error(`${source}: no numeric column (columns: ${names.join(', ')})`);
-  } else if (typeof column === 'number' || /^\d+$/.test(column)) {
-    col = Number(column);
-    if (col >= width) throw new Error(`${source}: column ${col} does not exist (${width} columns: ${names.map((n, i) => `${i} ${n}`).join(', ')})`);
-  } else {
-    col = header ? header.indexOf(column) : -1;
-    if (col < 0) throw new Error(`${source}: no column named '${column}' (columns: ${names.join(', ')})`);
-  }
-  const values: number[] = [];
-  body.forEach((r, i) => {
-    const c = r[col];
-    if (c === undefined || c === '') return;
-    if (!isNum(c)) throw new Error(`${source}: row ${i + (header ? 2 : 1)}, column '${names[col]}': ${JSON.stringify(c.slice(0, 40))} is not a number`);
-    values.push(Number(c));
-  });
-  return { name: names[col]!, values };
 }
 
 export interface PairedDataOptions {

@@ -60,7 +60,10 @@ export async function fit(model: TrainModel, data: TrainData, o: FitOptions): Pr
   if (!o || (o.loss !== 'cross_entropy' && o.loss !== 'mse')) throw new Error(`fit: loss must be 'cross_entropy' or 'mse', got '${String(o?.loss)}'`);
   if (o.steps === undefined && o.epochs === undefined) throw new Error('fit: give steps or epochs');
   const optimizer = makeOptimizer(model, o);
-  const trainer = new Trainer(model, {
+  const own = optimizer !== o.optimizer;
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer(model, {
     loss: o.loss,
     optimizer,
     classDim: o.classDim,
@@ -71,7 +74,11 @@ export async function fit(model: TrainModel, data: TrainData, o: FitOptions): Pr
     logEvery: o.logEvery,
     metrics: o.metrics,
     callbacks: o.callbacks,
-  });
+    });
+  } catch (e) {
+    if (own) optimizer.destroy();
+    throw e;
+  }
   try {
     const r = await trainer.fit(data, { steps: o.steps, epochs: o.epochs, signal: o.signal, onStep: o.onStep, validation: o.validation, validationEvery: o.validationEvery, validationSteps: o.validationSteps });
     return { ...r, optimizer };

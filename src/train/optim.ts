@@ -569,7 +569,8 @@ export class Adam extends Optimizer {
     return [1 - b1, 1 - b2];
   }
   override decayFactor(g: ParamGroup, lr: number): number {
-    return this.decoupled ? 1 - lr * num(g.options, 'weightDecay') : 1;
+    // By name, not `decoupled`: the base constructor writes the hyper buffers before Adam's fields are set.
+    return this.name === 'AdamW' ? 1 - lr * num(g.options, 'weightDecay') : 1;
   }
   protected updateParams(g: ParamGroup): Params {
     const [b1, b2] = g.options.betas as [number, number];

@@ -158,6 +158,7 @@ export class Trainer {
   epoch = 0;
   /** Set by a callback to end `fit` after the current step. */
   stopTraining = false;
+  private clipValue: number | undefined;
   private readonly lossFn: CrossEntropyLoss | MSELoss;
   private readonly evalLoss: CrossEntropyLoss | MSELoss;
   private io: Io | null = null;
@@ -185,6 +186,7 @@ export class Trainer {
     for (const m of o.metrics ?? []) if (m !== 'accuracy') throw new Error(`${who}: unknown metric '${String(m)}' (known: accuracy)`);
     if (o.metrics?.length && o.loss !== 'cross_entropy') throw new Error(`${who}: accuracy needs loss 'cross_entropy'`);
     this.o = { ...o, logEvery };
+    this.clipValue = o.clip;
     this.rt = model.rt;
     this.optimizer = o.optimizer;
     this.scheduler = o.scheduler === undefined ? null : o.scheduler instanceof Scheduler ? o.scheduler : new Scheduler(o.optimizer, o.scheduler);
@@ -193,6 +195,15 @@ export class Trainer {
     const mk = () => (o.loss === 'cross_entropy' ? new CrossEntropyLoss(this.rt, { classDim: o.classDim ?? 'last', ignoreIndex: o.ignoreIndex }) : new MSELoss(this.rt));
     this.lossFn = mk();
     this.evalLoss = mk();
+  }
+
+  /** The global-norm clipping limit (undefined: off); can be changed between steps. */
+  get clip(): number | undefined {
+    return this.clipValue;
+  }
+  set clip(v: number | undefined) {
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new Error(`Trainer: clip must be a number > 0 or undefined, got ${String(v)}`);
+    this.clipValue = v;
   }
 
   /** Buffers for a data source's shapes (kept while the shapes stay). */
@@ -315,7 +326,7 @@ export class Trainer {
           this.checkTargets(out, io.ys, s);
           const l = this.applyLoss(this.lossFn, out, io.y);
           this.model.backward(l.grad.reshape(out.shape));
-          const norm = this.o.clip !== undefined ? clipGradNorm(rt, this.model.gradientArenas(), this.o.clip) : null;
+          const norm = this.clipValue !== undefined ? clipGradNorm(rt, this.model.gradientArenas(), this.clipValue) : null;
           this.optimizer.step();
           if (this.o.tbptt) {
             const st = r as { h?: Tensor; c?: Tensor };

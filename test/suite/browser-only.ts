@@ -11,8 +11,8 @@ export const browserOnlyCases: Case[] = [
     async run(rt, seed) {
       const mk = (s: number) => new SequenceToVector(rt, { input: 'dense', inputSize: 2, cell: 'gru', hiddenSize: 6, outputSize: 1, seed: s });
       const a = mk(seed);
-      const optA = Object.values(a.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: 0.01 }));
-      for (const o of optA) o.step(); // non-trivial optimizer state
+      const optA = new Adam(a.parameters(), { lr: 0.01 });
+      optA.step(); // non-trivial optimizer state
       await rt.sync();
       const bytes = await saveCheckpoint(a, optA, { step: 1, metadata: { note: 'browser' } });
       const key = `test-${seed}`;
@@ -21,7 +21,7 @@ export const browserOnlyCases: Case[] = [
       if (!back || back.length !== bytes.length || back.some((v, i) => v !== bytes[i])) throw new Error('IndexedDB returned different bytes');
       if ((await loadFromIndexedDB(`missing-${seed}`)) !== undefined) throw new Error('a missing key should load as undefined');
       const b = mk(seed + 1);
-      const optB = Object.values(b.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: 0.01 }));
+      const optB = new Adam(b.parameters(), { lr: 0.01 });
       const info = await loadCheckpoint(back, b, optB);
       if (info.step !== 1 || info.metadata.note !== 'browser') throw new Error(`metadata: ${JSON.stringify(info)}`);
       const [sa, sb] = [await a.stateDict(), await b.stateDict()];
