@@ -16,6 +16,15 @@ export function checkShape(what: string, shape: readonly number[]): void {
 export const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /**
+ * Checks an argument before a call changes anything: a Tensor of runtime
+ * `rt`. Layers call it first, so a refused call leaves them as they were.
+ */
+export function checkTensor(who: string, arg: string, t: unknown, rt: Runtime): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw new Error(`${who}: ${arg} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+  if (t.rt !== rt) throw new Error(`${who}: ${arg} (${t.label}) belongs to another runtime`);
+}
+
+/**
  * A typed f32 view into a GPU buffer: `shape` row-major, starting `byteOffset`
  * bytes into `buffer`. Several tensors may share one buffer (an arena).
  */

@@ -6,7 +6,7 @@
 import type { KernelDesc } from '../kernel.js';
 import { bumpCounter, colSum, dropout, gemm, relu, reluBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
-import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
+import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape, numel } from '../tensor.js';
 import { fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { Parameterized, type Parameter, childParameters, childState, loadChildren } from './params.js';
@@ -61,6 +61,7 @@ export class Linear extends Module {
     if (!(x instanceof Tensor) || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Linear.forward: x must be [..., ${this.inFeatures}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
     }
+    checkTensor('Linear.forward', 'x', x, this.rt);
     const rows = x.size / this.inFeatures;
     const shape = [...x.shape.slice(0, -1), this.outFeatures];
     if (!this.y || this.y.size !== rows * this.outFeatures) {
@@ -83,6 +84,7 @@ export class Linear extends Module {
     if (!(dy instanceof Tensor) || dy.size !== rows * this.outFeatures) {
       throw new Error(`Linear.backward: dy must be [..., ${this.outFeatures}] with ${rows} rows, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
+    checkTensor('Linear.backward', 'dy', dy, this.rt);
     if (!this.dx || this.dx.size !== x.size) {
       this.rt.submit();
       this.dx?.buffer.destroy();
@@ -139,6 +141,7 @@ export class Embedding extends Module {
   /** `idx` holds indices 0..num-1 stored as floats, any shape S; returns [...S, dim]. */
   forward(idx: Tensor): Tensor {
     if (!(idx instanceof Tensor)) throw new Error('Embedding.forward: idx must be a Tensor of indices');
+    checkTensor('Embedding.forward', 'idx', idx, this.rt);
     const N = idx.size;
     const D = this.embeddingDim;
     const shape = [...idx.shape, D];
@@ -159,6 +162,7 @@ export class Embedding extends Module {
     if (!(dy instanceof Tensor) || dy.size !== idx.size * this.embeddingDim) {
       throw new Error(`Embedding.backward: dy must be [..., ${this.embeddingDim}] with ${idx.size} positions, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
+    checkTensor('Embedding.backward', 'dy', dy, this.rt);
     this.rt.dispatch(K_EMB_B, { dw: this.gradients.tensors.weight!, idx, dy }, { N: idx.size, V: this.numEmbeddings, D: this.embeddingDim });
     return dy;
   }

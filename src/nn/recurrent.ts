@@ -14,7 +14,7 @@ import { bumpCounter, colSum, dropout, fill, gemmDispatch, rowNorms, shaderConst
 import { shaderSource } from '../shaders.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
-import { type Arena, type ArenaTable, Tensor, fmtShape } from '../tensor.js';
+import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape } from '../tensor.js';
 import { positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { Parameterized } from './params.js';
@@ -447,10 +447,10 @@ export abstract class Recurrent extends Parameterized {
   private bindForward(p: Plan, x: Tensor, drop: boolean): void {
     const { rt, D, numLayers: L, params, kernels } = this;
     const { T } = p;
-    p.boundDrop = drop;
-    p.dirs = [];
+    // Built aside and installed at the end: a bind that throws leaves the plan bound as before.
+    const all: DirPlan[][] = [];
     for (let l = 0; l < L; l++) {
-      const input = this.layerInput(p, l, x);
+      const input = l === 0 ? x.reshape([T * p.B, this.inputSize]) : drop ? p.drops[l - 1]! : p.outs[l - 1]!;
       const dirs: DirPlan[] = [];
       for (let d = 0; d < D; d++) {
         const s = suffixOf(l, d);
@@ -484,8 +484,10 @@ export abstract class Recurrent extends Parameterized {
         }
         dirs.push({ ...dir, fwd, bwd: [] });
       }
-      p.dirs.push(dirs);
+      all.push(dirs);
     }
+    p.dirs = all;
+    p.boundDrop = drop;
     p.boundX = x;
     p.boundDOut = null;
   }
@@ -494,6 +496,7 @@ export abstract class Recurrent extends Parameterized {
   private bindBackward(p: Plan, dOut: Tensor): void {
     const { rt, D, numLayers: L, params, gradients, kernels, hiddenSize: H } = this;
     const { T } = p;
+    const lists: [DirPlan, Dispatch[]][] = []; // installed at the end, as in bindForward
     for (let l = L - 1; l >= 0; l--) {
       const up = l === L - 1 ? dOut : p.boundDrop ? p.dUps[l]! : p.dIns[l + 1]!;
       const input = this.layerInput(p, l, p.boundX!);
@@ -532,9 +535,10 @@ export abstract class Recurrent extends Parameterized {
           bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgh, dir.hprev, { transA: true, beta: 1 }));
         }
         bwd.push(gemmDispatch(rt, p.dIns[l]!, dir.dgates, params.tensors[`weight_ih_${s}`]!, { beta: d ? 1 : 0 }));
-        dir.bwd = bwd;
+        lists.push([dir, bwd]);
       }
     }
+    for (const [dir, bwd] of lists) dir.bwd = bwd;
     p.boundDOut = dOut;
   }
 
@@ -554,7 +558,7 @@ export abstract class Recurrent extends Parameterized {
    */
   forward(x: Tensor, state: ForwardState = {}): ForwardResult {
     const name = `${this.constructor.name}.forward`;
-    if (!(x instanceof Tensor)) throw new Error(`${name}: x must be a Tensor`);
+    checkTensor(name, 'x', x, this.rt);
     const layout = this.batchFirst ? '[B, T, I]' : '[T, B, I]';
     if (x.ndim !== 3 || x.shape[2] !== this.inputSize) {
       throw new Error(`${name}: x must be ${layout} with I = ${this.inputSize}, got ${fmtShape(x.shape)}`);
@@ -566,6 +570,8 @@ export abstract class Recurrent extends Parameterized {
     this.checkState(name, 'h0', state.h0, want);
     if (state.c0 !== undefined && this.cell !== 'lstm') throw new Error(`${name}: c0 is for LSTM only`);
     this.checkState(name, 'c0', state.c0, want);
+    if (state.h0 !== undefined) checkTensor(name, 'h0', state.h0, rt);
+    if (state.c0 !== undefined) checkTensor(name, 'c0', state.c0, rt);
     let lengths: number[] | null = null;
     if (state.lengths !== undefined) {
       lengths = Array.from(state.lengths);
@@ -640,6 +646,9 @@ export abstract class Recurrent extends Parameterized {
     this.checkState(name, 'dh', up.dh, want);
     if (up.dc !== undefined && this.cell !== 'lstm') throw new Error(`${name}: dc is for LSTM only`);
     this.checkState(name, 'dc', up.dc, want);
+    checkTensor(name, 'dOutput', dOutput, rt);
+    if (up.dh !== undefined) checkTensor(name, 'dh', up.dh, rt);
+    if (up.dc !== undefined) checkTensor(name, 'dc', up.dc, rt);
     if (p.dOutT) swap01(rt, p.dOutT, dOutput);
     const flat = (p.dOutT ?? dOutput).reshape([T * B, D * H]);
     if (p.boundDOut === null || p.boundDOut.buffer !== flat.buffer || p.boundDOut.byteOffset !== flat.byteOffset) this.bindBackward(p, flat);

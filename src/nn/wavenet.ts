@@ -13,7 +13,7 @@
 import type { KernelDesc, Params } from '../kernel.js';
 import { axpy, colSum, gemm, relu, reluBackward, swapAxes } from '../ops.js';
 import type { Runtime } from '../runtime.js';
-import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
+import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape, numel } from '../tensor.js';
 import { cdiv, fold, positiveInt } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { Parameterized } from './params.js';
@@ -298,8 +298,12 @@ export class WaveNet extends Parameterized {
       throw new Error(`${name}: cond must be [B, G] = [${B}, ${G}] (globalCondition), got ${o.cond instanceof Tensor ? fmtShape(o.cond.shape) : String(o.cond)}`);
     }
     if (!G && o.cond !== undefined) throw new Error(`${name}: cond given, but the model has no globalCondition`);
+    checkTensor(name, 'x', x, this.rt);
+    if (o.cond !== undefined) checkTensor(name, 'cond', o.cond, this.rt);
     const { rt } = this;
     const p = this.planFor(B, T);
+    // Until this forward is recorded in full, there is nothing for backward to differentiate.
+    p.forwarded = false;
     const P = this.params.tensors;
     p.cond = o.cond ?? null;
     if (G) {
@@ -364,6 +368,7 @@ export class WaveNet extends Parameterized {
     if (!(dy instanceof Tensor) || dy.ndim !== 3 || dy.shape.some((v, i) => v !== want[i])) {
       throw new Error(`${name}: dy must be ${fmtShape(want)} (the output's shape), got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
+    checkTensor(name, 'dy', dy, this.rt);
     const { rt } = this;
     const Gt = this.gradients.tensors;
     swapAxes(rt, p.dyT.reshape([B, T, this.outChannels]), dy, 1);
