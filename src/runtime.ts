@@ -160,14 +160,21 @@ export class Runtime {
       },
       (kernels) => this.popScopes(kernels, 'submitted step'),
     );
+    // Both callbacks reach the runtime only through a WeakRef: the device (which the WebGPU
+    // implementation may keep alive) must not keep a destroyed runtime alive.
+    const self = new WeakRef(this);
     void device.lost.then((info) => {
-      this.lostInfo = info;
+      const rt = self.deref();
+      if (rt) rt.lostInfo = info;
     });
-    device.addEventListener?.('uncapturederror', (ev) => {
+    this.onUncapturedError = (ev: Event) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.errors.push(new GPUKernelError(`WebGPU error: ${e.message}`, [], e.constructor?.name ?? 'error'));
-    });
+      self.deref()?.errors.push(new GPUKernelError(`WebGPU error: ${e.message}`, [], e.constructor?.name ?? 'error'));
+    };
+    device.addEventListener?.('uncapturederror', this.onUncapturedError);
   }
+
+  private readonly onUncapturedError: (ev: Event) => void;
 
   /** Bind groups held for reuse (bounded: groups of destroyed buffers age out). */
   get cachedBindGroups(): number {
@@ -505,9 +512,24 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * Destroys the device and lets go of everything the runtime holds (listeners,
+   * kernels, bind groups, uniform chunks, staging buffers, pending checks), so
+   * the runtime and its buffers can be collected. Tensors of it throw afterwards.
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.device.removeEventListener?.('uncapturederror', this.onUncapturedError);
+    for (const pool of this.staging.values()) for (const b of pool) b.destroy();
+    this.staging.clear();
+    this.groups.clear();
+    this.pipelines.clear();
+    this.layouts.clear();
+    this.uniforms.destroy();
+    this.recorder.reset();
+    this.errors = [];
+    this.checks = [];
     this.device.destroy();
   }
 }

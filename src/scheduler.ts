@@ -41,6 +41,14 @@ export class UniformTable {
     return this.slots.size;
   }
 
+  /** Frees the chunks and forgets every slot (the runtime's destroy). */
+  destroy(): void {
+    for (const c of this.chunks) c.destroy();
+    this.chunks.length = 0;
+    this.slots.clear();
+    this.used = 0;
+  }
+
   slot(words: Uint32Array, kernelKey: string): { chunk: number; offset: number } {
     const key = `${kernelKey}|${words.join(',')}`;
     let s = this.slots.get(key);
@@ -134,6 +142,16 @@ export class Recorder {
     this.endPass();
     enc.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.counters.copies++;
+  }
+
+  /** Drops whatever is recorded, unsubmitted (the runtime's destroy). */
+  reset(): void {
+    this.pass = null;
+    this.encoder = null;
+    this.lastPipeline = null;
+    this.lastGroup = null;
+    this.lastOffset = -1;
+    this.kernels.clear();
   }
 
   /** Finishes the encoder and submits it; a no-op when nothing was recorded. */
