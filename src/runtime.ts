@@ -1,6 +1,6 @@
 import { compileKernel, type Kernel, type KernelDesc, type Params } from './kernel.js';
 import { Recorder, UniformTable, type Counters, type Dispatch } from './scheduler.js';
-import { Arena, Tensor, checkShape, fmtShape, numel, type ArenaTable } from './tensor.js';
+import { Arena, Tensor, checkLive, checkShape, fmtShape, numel, trackDestroy, type ArenaTable } from './tensor.js';
 
 export interface RuntimeOptions {
   /** A `GPU` object to use instead of `navigator.gpu` / Dawn. */
@@ -290,12 +290,15 @@ export class Runtime {
     const written = new Map<GPUBuffer, string>();
     const read = new Map<GPUBuffer, string>();
     const entries: GPUBindGroupEntry[] = [];
+    const bound: Tensor[] = [];
     const keyParts: (string | number)[] = [kernel.layoutKey];
     for (const s of kernel.storage) {
       const t = tensors[s.name];
       if (!t) throw new Error(`kernel ${name}: binding '${s.name}' is missing`);
       if (!(t instanceof Tensor)) throw new Error(`kernel ${name}: binding '${s.name}' must be a Tensor`);
       if (t.rt !== this) throw new Error(`kernel ${name}: binding '${s.name}' (${t.label}) belongs to another runtime`);
+      checkLive(`kernel ${name}: binding '${s.name}'`, t);
+      bound.push(t);
       if (!(t.buffer.usage & GPUBufferUsage.STORAGE)) {
         throw new Error(
           `kernel ${name}: binding '${s.name}' needs a buffer with STORAGE usage; ${t.label}'s buffer has usage 0x${t.buffer.usage.toString(16)}`,
@@ -367,12 +370,13 @@ export class Runtime {
       // Groups of destroyed buffers are never asked for again: keep the newest MAX_GROUPS (insertion order).
       if (this.groups.size > MAX_GROUPS) this.groups.delete(this.groups.keys().next().value!);
     }
-    return { kernel, bindGroup, uniformOffset, grid };
+    return { kernel, bindGroup, uniformOffset, grid, tensors: bound };
   }
 
   /** Records a bound dispatch into the current step. */
   run(d: Dispatch): void {
     this.checkAlive();
+    if (d.tensors) for (const t of d.tensors) checkLive(`kernel ${d.kernel.name}`, t);
     if (d.grid[0] * d.grid[1] * d.grid[2] === 0) return;
     this.recorder.dispatch(d);
   }
@@ -422,12 +426,14 @@ export class Runtime {
       throw new Error(`${label}: ${size} bytes exceed the device's maxBufferSize ${this.limits.maxBufferSize}`);
     }
     return this.scoped(label, () =>
-      this.device.createBuffer({
-        size,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-        mappedAtCreation: mapped,
-        label,
-      }),
+      trackDestroy(
+        this.device.createBuffer({
+          size,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+          mappedAtCreation: mapped,
+          label,
+        }),
+      ),
     );
   }
 
@@ -458,6 +464,7 @@ export class Runtime {
 
   write(t: Tensor, data: ArrayLike<number>): void {
     this.checkAlive();
+    checkLive('write', t);
     if (data.length !== t.size) {
       throw new Error(`${t.label}.write: data has ${data.length} values, tensor ${fmtShape(t.shape)} holds ${t.size}`);
     }
@@ -469,6 +476,9 @@ export class Runtime {
 
   /** Copies `src` into `dst` (equal sizes) inside the current step. */
   copy(src: Tensor, dst: Tensor): void {
+    this.checkAlive();
+    checkLive('copy', src);
+    checkLive('copy', dst);
     if (src.size !== dst.size) {
       throw new Error(`copy: ${src.label} ${fmtShape(src.shape)} and ${dst.label} ${fmtShape(dst.shape)} differ in size`);
     }
@@ -495,6 +505,7 @@ export class Runtime {
    */
   async read(t: Tensor): Promise<Float32Array> {
     this.checkAlive();
+    checkLive('read', t);
     if (t.size === 0) return new Float32Array(0);
     const staging = this.acquireStaging(t.byteLength);
     this.recorder.copy(t.buffer, t.byteOffset, staging, 0, t.byteLength);

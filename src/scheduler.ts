@@ -1,4 +1,5 @@
 import type { Kernel } from './kernel.js';
+import type { Tensor } from './tensor.js';
 
 /** A dispatch bound once and recorded many times: nothing is allocated when it is recorded. */
 export interface Dispatch {
@@ -7,6 +8,8 @@ export interface Dispatch {
   /** Offset of this dispatch's parameters in the uniform table (dynamic offset). */
   readonly uniformOffset: number;
   readonly grid: readonly [number, number, number];
+  /** The tensors bound (checked again when the dispatch is recorded: none may have been destroyed since). */
+  readonly tensors?: readonly Tensor[];
 }
 
 /** Counts of recorded work, cumulative since the runtime was made. */

@@ -7,7 +7,7 @@ import type { KernelDesc } from '../kernel.js';
 import { bumpCounter, colSum, dropout, gemm, relu, reluBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape, numel } from '../tensor.js';
-import { fold, positiveInt } from '../util.js';
+import { fold, positiveInt, randomSeed, u32 } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { Parameterized, type Parameter, childParameters, childState, loadChildren } from './params.js';
 
@@ -52,7 +52,7 @@ export class Linear extends Module {
     this.outFeatures = outF;
     this.bias = bias;
     // PyTorch: kaiming_uniform(a=sqrt(5)) on the weight = uniform(+-1/sqrt(in)); the bias likewise.
-    const rand = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    const rand = mulberry32(o.seed === undefined ? randomSeed() : u32('Linear: seed', o.seed));
     for (const t of Object.values(this.params.tensors)) t.write(uniformInit(rand, t.size, 1 / Math.sqrt(inF)));
   }
 
@@ -132,7 +132,7 @@ export class Embedding extends Module {
     this.numEmbeddings = V;
     this.embeddingDim = D;
     // PyTorch: normal(0, 1), here by Box-Muller from the seeded stream.
-    const rand = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    const rand = mulberry32(o.seed === undefined ? randomSeed() : u32('Embedding: seed', o.seed));
     const w = new Float32Array(V * D);
     for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
     this.params.tensors.weight!.write(w);
@@ -244,6 +244,7 @@ export class Dropout extends Stateless {
   ) {
     super();
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
+    u32('Dropout: seed', seed);
     this.counter = rt.zeros([1], 'Dropout.counter');
     this.y = new Scratch(rt, 'Dropout.y');
     this.dx = new Scratch(rt, 'Dropout.dx');

@@ -24,6 +24,8 @@ interface Child {
   stateDict(): Promise<Record<string, Float32Array>>;
   grads(): Promise<Record<string, Float32Array>>;
   loadStateDict(dict: Record<string, StateValue>): void;
+  /** Throws what loadStateDict would, writing nothing. */
+  checkStateDict?(dict: Record<string, StateValue>): void;
 }
 
 /** The children's state dicts (or gradients, with `which`) under `prefix.name`, as PyTorch names submodules. */
@@ -39,11 +41,14 @@ export function loadChildren(children: Record<string, Child>, dict: Record<strin
   const known = new Set(Object.keys(children));
   const extra = Object.keys(dict).filter((k) => !known.has(k.split('.')[0]!));
   if (extra.length) throw new Error(`${who}: unexpected ${extra.join(', ')} (prefixes: ${[...known].map((k) => `${k}.`).join(', ')})`);
-  for (const [p, m] of Object.entries(children)) {
+  const subs = Object.entries(children).map(([p, m]) => {
     const sub: Record<string, StateValue> = {};
     for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
-    m.loadStateDict(sub);
-  }
+    return [m, sub] as const;
+  });
+  // Every child checked before any loads: a refused dict leaves all parameters as they were.
+  for (const [m, sub] of subs) m.checkStateDict?.(sub);
+  for (const [m, sub] of subs) m.loadStateDict(sub);
 }
 
 /**
@@ -81,5 +86,10 @@ export abstract class Parameterized {
   /** Loads PyTorch-named tensors; every parameter must be present with its exact shape, and nothing else. */
   loadStateDict(dict: Record<string, StateValue>): void {
     this.params.load(dict, `${this.constructor.name}.loadStateDict`);
+  }
+
+  /** Throws what `loadStateDict` would for `dict`, writing nothing. */
+  checkStateDict(dict: Record<string, StateValue>): void {
+    this.params.check(dict, `${this.constructor.name}.loadStateDict`);
   }
 }

@@ -15,7 +15,7 @@ import { shaderSource } from '../shaders.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
 import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape } from '../tensor.js';
-import { positiveInt } from '../util.js';
+import { positiveInt, randomSeed, u32 } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { Parameterized } from './params.js';
 
@@ -255,7 +255,7 @@ export abstract class Recurrent extends Parameterized {
     const table = this.paramShapes();
     this.params = rt.arena(table, `${name}.params`);
     this.gradients = rt.arena(table, `${name}.grads`);
-    this.seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.seed = o.seed === undefined ? randomSeed() : u32(`${name}: seed`, o.seed);
     this.dropoutCounter = rt.zeros([1], `${name}.dropoutCounter`);
     this.resetParameters(this.seed);
   }
@@ -265,8 +265,7 @@ export abstract class Recurrent extends Parameterized {
     return this.seed;
   }
   set dropoutSeed(v: number) {
-    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) throw new Error(`${this.constructor.name}: dropoutSeed must be a u32, got ${v}`);
-    this.seed = v;
+    this.seed = u32(`${this.constructor.name}: dropoutSeed`, v);
     this.plans.forEach((p) => (p.boundX = null)); // masks are bound with the seed: rebind
   }
 
@@ -312,7 +311,7 @@ export abstract class Recurrent extends Parameterized {
 
   /** Every parameter uniform in [-1/sqrt(H), 1/sqrt(H)), as PyTorch's reset_parameters, from `seed`. */
   resetParameters(seed: number): void {
-    const rand = mulberry32(seed);
+    const rand = mulberry32(u32(`${this.constructor.name}.resetParameters: seed`, seed));
     const bound = 1 / Math.sqrt(this.hiddenSize);
     for (const t of Object.values(this.params.tensors)) t.write(uniformInit(rand, t.size, bound));
   }

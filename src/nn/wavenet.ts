@@ -14,7 +14,7 @@ import type { KernelDesc, Params } from '../kernel.js';
 import { axpy, colSum, gemm, relu, reluBackward, swapAxes } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape, numel } from '../tensor.js';
-import { cdiv, fold, positiveInt } from '../util.js';
+import { cdiv, fold, positiveInt, randomSeed, u32 } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { Parameterized } from './params.js';
 import { generate, type GenerateOptions } from './wavenet_generate.js';
@@ -144,7 +144,7 @@ export class WaveNet extends Parameterized {
     const table = this.paramShapes();
     this.params = rt.arena(table, 'WaveNet.params');
     this.gradients = rt.arena(table, 'WaveNet.grads');
-    this.resetParameters(cfg.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.resetParameters(cfg.seed === undefined ? randomSeed() : u32('WaveNet: seed', cfg.seed));
   }
 
   /** Layers across stacks. */
@@ -179,7 +179,7 @@ export class WaveNet extends Parameterized {
 
   /** PyTorch's default for Conv1d and Linear: weight and bias uniform in +-1/sqrt(fan_in), fan_in = in * kernel. */
   resetParameters(seed: number): void {
-    const rand = mulberry32(seed);
+    const rand = mulberry32(u32('WaveNet.resetParameters: seed', seed));
     const shapes = this.paramShapes();
     for (const [name, t] of Object.entries(this.params.tensors)) {
       const wShape = shapes[name.replace(/\.bias$/, '.weight')]!;
