@@ -1,5 +1,5 @@
 import { compileKernel, type Kernel, type KernelDesc, type Params } from './kernel.js';
-import { Recorder, UniformTable, type Counters, type Dispatch } from './scheduler.js';
+import { Recorder, UniformTable, type Counters, type Dispatch, type UniformSlot } from './scheduler.js';
 import { Arena, Tensor, checkLive, checkShape, fmtShape, numel, trackDestroy, type ArenaTable } from './tensor.js';
 
 export interface RuntimeOptions {
@@ -158,7 +158,10 @@ export class Runtime {
         device.pushErrorScope('out-of-memory');
         device.pushErrorScope('internal');
       },
-      (kernels) => this.popScopes(kernels, 'submitted step'),
+      (kernels) => {
+        this.uniforms.advance();
+        this.popScopes(kernels, 'submitted step');
+      },
     );
     // Both callbacks reach the runtime only through a WeakRef: the device (which the WebGPU
     // implementation may keep alive) must not keep a destroyed runtime alive.
@@ -339,7 +342,7 @@ export class Runtime {
         );
       }
     }
-    let uniformOffset = 0;
+    let slot: UniformSlot | null = null;
     if (kernel.uniform) {
       // Offsets of tensors this entry point does not bind are unused: zero.
       for (const f of kernel.uniform.fields) {
@@ -348,9 +351,8 @@ export class Runtime {
         }
       }
       const words = kernel.encodeParams(params, auto);
-      const slot = this.uniforms.slot(words, kernel.uniform.struct);
-      uniformOffset = slot.offset;
-      const chunk = this.uniforms.chunks[slot.chunk]!;
+      slot = this.uniforms.slot(words, kernel.uniform.struct);
+      const chunk = this.uniforms.chunk(slot.chunk);
       entries.push({ binding: kernel.uniform.binding, resource: { buffer: chunk, offset: 0, size: Math.ceil(kernel.uniform.size / 16) * 16 } });
       keyParts.push('u', slot.chunk);
     } else if (Object.keys(params).length) {
@@ -370,13 +372,29 @@ export class Runtime {
       // Groups of destroyed buffers are never asked for again: keep the newest MAX_GROUPS (insertion order).
       if (this.groups.size > MAX_GROUPS) this.groups.delete(this.groups.keys().next().value!);
     }
-    return { kernel, bindGroup, uniformOffset, grid, tensors: bound };
+    const uslot = slot;
+    return {
+      kernel,
+      bindGroup,
+      grid,
+      tensors: bound,
+      slot: uslot,
+      // Read when recorded: an evicted slot comes back at another offset of the same chunk.
+      get uniformOffset() {
+        return uslot ? uslot.offset : 0;
+      },
+    };
   }
 
   /** Records a bound dispatch into the current step. */
   run(d: Dispatch): void {
     this.checkAlive();
     if (d.tensors) for (const t of d.tensors) checkLive(`kernel ${d.kernel.name}`, t);
+    const slot = d.slot;
+    if (slot) {
+      if (!slot.live) this.uniforms.revive(slot, () => this.recorder.submit());
+      else this.uniforms.touch(slot);
+    }
     if (d.grid[0] * d.grid[1] * d.grid[2] === 0) return;
     this.recorder.dispatch(d);
   }
