@@ -9,7 +9,7 @@ import type { Runtime } from './runtime.js';
 import type { Dispatch } from './scheduler.js';
 import { shaderSource } from './shaders.js';
 import { fmtShape, type Tensor } from './tensor.js';
-import { cdiv, fold } from './util.js';
+import { cdiv, fold, u32 } from './util.js';
 
 /** A `const NAME = 4u;` of a shader, read from the source so it is written once. */
 export function shaderConst(shader: string, name: string): number {
@@ -477,6 +477,8 @@ export function pickTokens(rt: Runtime, tokens: Tensor, logits: Tensor, o: PickO
   if (o?.mode !== 'argmax' && o?.mode !== 'sample') throw new Error(`${name}: mode must be 'argmax' or 'sample', got '${String(o?.mode)}'`);
   const temperature = o.temperature ?? 1;
   if (!(temperature > 0 && Number.isFinite(temperature))) throw new Error(`${name}: temperature must be a finite number > 0, got ${temperature}`);
+  const seed = o.seed === undefined ? 0 : u32(`${name}: seed`, o.seed);
+  const step = o.step === undefined ? 0 : u32(`${name}: step`, o.step);
   let out = pickScratch.get(rt);
   let ldOut = 0;
   if (o.out) {
@@ -495,8 +497,8 @@ export function pickTokens(rt: Runtime, tokens: Tensor, logits: Tensor, o: PickO
     V,
     mode: o.mode === 'argmax' ? 0 : 1,
     temperature,
-    seed: (o.seed ?? 0) >>> 0,
-    step: (o.step ?? 0) >>> 0,
+    seed,
+    step,
     ldOut,
   });
 }

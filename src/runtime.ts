@@ -1,6 +1,6 @@
 import { compileKernel, type Kernel, type KernelDesc, type Params } from './kernel.js';
-import { Recorder, UniformTable, type Counters, type Dispatch } from './scheduler.js';
-import { Arena, Tensor, checkShape, fmtShape, numel, type ArenaTable } from './tensor.js';
+import { Recorder, UniformTable, type Counters, type Dispatch, type UniformSlot } from './scheduler.js';
+import { Arena, Tensor, checkLive, checkShape, fmtShape, numel, trackDestroy, type ArenaTable } from './tensor.js';
 
 export interface RuntimeOptions {
   /** A `GPU` object to use instead of `navigator.gpu` / Dawn. */
@@ -158,16 +158,26 @@ export class Runtime {
         device.pushErrorScope('out-of-memory');
         device.pushErrorScope('internal');
       },
-      (kernels) => this.popScopes(kernels, 'submitted step'),
+      (kernels) => {
+        this.uniforms.advance();
+        this.popScopes(kernels, 'submitted step');
+      },
     );
+    // Both callbacks reach the runtime only through a WeakRef: the device (which the WebGPU
+    // implementation may keep alive) must not keep a destroyed runtime alive.
+    const self = new WeakRef(this);
     void device.lost.then((info) => {
-      this.lostInfo = info;
+      const rt = self.deref();
+      if (rt) rt.lostInfo = info;
     });
-    device.addEventListener?.('uncapturederror', (ev) => {
+    this.onUncapturedError = (ev: Event) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.errors.push(new GPUKernelError(`WebGPU error: ${e.message}`, [], e.constructor?.name ?? 'error'));
-    });
+      self.deref()?.errors.push(new GPUKernelError(`WebGPU error: ${e.message}`, [], e.constructor?.name ?? 'error'));
+    };
+    device.addEventListener?.('uncapturederror', this.onUncapturedError);
   }
+
+  private readonly onUncapturedError: (ev: Event) => void;
 
   /** Bind groups held for reuse (bounded: groups of destroyed buffers age out). */
   get cachedBindGroups(): number {
@@ -283,12 +293,15 @@ export class Runtime {
     const written = new Map<GPUBuffer, string>();
     const read = new Map<GPUBuffer, string>();
     const entries: GPUBindGroupEntry[] = [];
+    const bound: Tensor[] = [];
     const keyParts: (string | number)[] = [kernel.layoutKey];
     for (const s of kernel.storage) {
       const t = tensors[s.name];
       if (!t) throw new Error(`kernel ${name}: binding '${s.name}' is missing`);
       if (!(t instanceof Tensor)) throw new Error(`kernel ${name}: binding '${s.name}' must be a Tensor`);
       if (t.rt !== this) throw new Error(`kernel ${name}: binding '${s.name}' (${t.label}) belongs to another runtime`);
+      checkLive(`kernel ${name}: binding '${s.name}'`, t);
+      bound.push(t);
       if (!(t.buffer.usage & GPUBufferUsage.STORAGE)) {
         throw new Error(
           `kernel ${name}: binding '${s.name}' needs a buffer with STORAGE usage; ${t.label}'s buffer has usage 0x${t.buffer.usage.toString(16)}`,
@@ -329,7 +342,7 @@ export class Runtime {
         );
       }
     }
-    let uniformOffset = 0;
+    let slot: UniformSlot | null = null;
     if (kernel.uniform) {
       // Offsets of tensors this entry point does not bind are unused: zero.
       for (const f of kernel.uniform.fields) {
@@ -338,9 +351,8 @@ export class Runtime {
         }
       }
       const words = kernel.encodeParams(params, auto);
-      const slot = this.uniforms.slot(words, kernel.uniform.struct);
-      uniformOffset = slot.offset;
-      const chunk = this.uniforms.chunks[slot.chunk]!;
+      slot = this.uniforms.slot(words, kernel.uniform.struct);
+      const chunk = this.uniforms.chunk(slot.chunk);
       entries.push({ binding: kernel.uniform.binding, resource: { buffer: chunk, offset: 0, size: Math.ceil(kernel.uniform.size / 16) * 16 } });
       keyParts.push('u', slot.chunk);
     } else if (Object.keys(params).length) {
@@ -360,12 +372,29 @@ export class Runtime {
       // Groups of destroyed buffers are never asked for again: keep the newest MAX_GROUPS (insertion order).
       if (this.groups.size > MAX_GROUPS) this.groups.delete(this.groups.keys().next().value!);
     }
-    return { kernel, bindGroup, uniformOffset, grid };
+    const uslot = slot;
+    return {
+      kernel,
+      bindGroup,
+      grid,
+      tensors: bound,
+      slot: uslot,
+      // Read when recorded: an evicted slot comes back at another offset of the same chunk.
+      get uniformOffset() {
+        return uslot ? uslot.offset : 0;
+      },
+    };
   }
 
   /** Records a bound dispatch into the current step. */
   run(d: Dispatch): void {
     this.checkAlive();
+    if (d.tensors) for (const t of d.tensors) checkLive(`kernel ${d.kernel.name}`, t);
+    const slot = d.slot;
+    if (slot) {
+      if (!slot.live) this.uniforms.revive(slot, () => this.recorder.submit());
+      else this.uniforms.touch(slot);
+    }
     if (d.grid[0] * d.grid[1] * d.grid[2] === 0) return;
     this.recorder.dispatch(d);
   }
@@ -421,12 +450,14 @@ export class Runtime {
       throw new Error(`${label}: ${size} bytes exceed the device's maxBufferSize ${this.limits.maxBufferSize}`);
     }
     return this.scoped(label, () =>
-      this.device.createBuffer({
-        size,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-        mappedAtCreation: mapped,
-        label,
-      }),
+      trackDestroy(
+        this.device.createBuffer({
+          size,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+          mappedAtCreation: mapped,
+          label,
+        }),
+      ),
     );
   }
 
@@ -457,6 +488,7 @@ export class Runtime {
 
   write(t: Tensor, data: ArrayLike<number>): void {
     this.checkAlive();
+    checkLive('write', t);
     if (data.length !== t.size) {
       throw new Error(`${t.label}.write: data has ${data.length} values, tensor ${fmtShape(t.shape)} holds ${t.size}`);
     }
@@ -468,6 +500,9 @@ export class Runtime {
 
   /** Copies `src` into `dst` (equal sizes) inside the current step. */
   copy(src: Tensor, dst: Tensor): void {
+    this.checkAlive();
+    checkLive('copy', src);
+    checkLive('copy', dst);
     if (src.size !== dst.size) {
       throw new Error(`copy: ${src.label} ${fmtShape(src.shape)} and ${dst.label} ${fmtShape(dst.shape)} differ in size`);
     }
@@ -494,6 +529,7 @@ export class Runtime {
    */
   async read(t: Tensor): Promise<Float32Array> {
     this.checkAlive();
+    checkLive('read', t);
     if (t.size === 0) return new Float32Array(0);
     const staging = this.acquireStaging(t.byteLength);
     this.recorder.copy(t.buffer, t.byteOffset, staging, 0, t.byteLength);
@@ -511,9 +547,24 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * Destroys the device and lets go of everything the runtime holds (listeners,
+   * kernels, bind groups, uniform chunks, staging buffers, pending checks), so
+   * the runtime and its buffers can be collected. Tensors of it throw afterwards.
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.device.removeEventListener?.('uncapturederror', this.onUncapturedError);
+    for (const pool of this.staging.values()) for (const b of pool) b.destroy();
+    this.staging.clear();
+    this.groups.clear();
+    this.pipelines.clear();
+    this.layouts.clear();
+    this.uniforms.destroy();
+    this.recorder.reset();
+    this.errors = [];
+    this.checks = [];
     this.device.destroy();
   }
 }

@@ -15,6 +15,38 @@ export function checkShape(what: string, shape: readonly number[]): void {
 
 export const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
+/** Buffers destroyed so far (by whoever called `destroy()` on them): see `trackDestroy`. */
+const destroyedBuffers = new WeakSet<GPUBuffer>();
+
+/**
+ * Makes `buffer.destroy()` note the destruction, so every later use of a
+ * tensor over it (bind, dispatch, write, read, copy) throws at once naming
+ * the tensor, instead of a WebGPU validation error at the next sync.
+ */
+export function trackDestroy(buffer: GPUBuffer): GPUBuffer {
+  const destroy = buffer.destroy;
+  buffer.destroy = function (this: GPUBuffer): undefined {
+    destroyedBuffers.add(buffer);
+    return destroy.call(this);
+  };
+  return buffer;
+}
+
+/** Throws if `t`'s buffer was destroyed; `what` names the use. */
+export function checkLive(what: string, t: Tensor): void {
+  if (destroyedBuffers.has(t.buffer)) throw new Error(`${what}: ${t.label} was destroyed (its buffer is freed); it cannot be used`);
+}
+
+/**
+ * Checks an argument before a call changes anything: a live Tensor of
+ * runtime `rt`. Layers call it first, so a refused call leaves them as they were.
+ */
+export function checkTensor(who: string, arg: string, t: unknown, rt: Runtime): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw new Error(`${who}: ${arg} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+  if (t.rt !== rt) throw new Error(`${who}: ${arg} (${t.label}) belongs to another runtime`);
+  checkLive(`${who}: ${arg}`, t);
+}
+
 /**
  * A typed f32 view into a GPU buffer: `shape` row-major, starting `byteOffset`
  * bytes into `buffer`. Several tensors may share one buffer (an arena).
@@ -134,6 +166,22 @@ export class Arena {
    * before anything is written. `who` names the caller in errors.
    */
   load(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>, who: string): void {
+    this.check(dict, who);
+    for (const k of Object.keys(this.table)) {
+      const v = dict[k]!;
+      const dst = this.tensors[k]!;
+      if (v instanceof Tensor) this.rt.copy(v, dst);
+      else dst.write(v);
+    }
+  }
+
+  /**
+   * What `load` checks, without writing: the keys, each value's size (and a
+   * Tensor's shape, runtime and liveness), and that the values are numbers,
+   * all finite: a Float32Array, another numeric typed array, an array of
+   * numbers, or a Tensor. (A string of the right length used to load as NaNs.)
+   */
+  check(dict: Record<string, Float32Array | Tensor | ArrayLike<number>>, who: string): void {
     const table = this.table;
     if (!dict || typeof dict !== 'object') throw new Error(`${who}: expected an object of tensors`);
     const missing = Object.keys(table).filter((k) => !(k in dict));
@@ -151,15 +199,22 @@ export class Arena {
         if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
           throw new Error(`${who}: '${k}' must be ${fmtShape(shape)}, got ${fmtShape(v.shape)}`);
         }
-      } else if (!v || typeof v.length !== 'number' || v.length !== n) {
-        throw new Error(`${who}: '${k}' must have ${n} values (${fmtShape(shape)}), got ${v?.length}`);
+        checkTensor(who, `'${k}'`, v, this.rt);
+        continue;
       }
-    }
-    for (const k of Object.keys(table)) {
-      const v = dict[k]!;
-      const dst = this.tensors[k]!;
-      if (v instanceof Tensor) this.rt.copy(v, dst);
-      else dst.write(v);
+      const numeric = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array));
+      if (!numeric) {
+        const got = v === null ? 'null' : ArrayBuffer.isView(v) ? v.constructor.name : typeof v;
+        throw new Error(`${who}: '${k}' must be a Float32Array, a Tensor or an array of finite numbers, got ${got}`);
+      }
+      const a = v as ArrayLike<unknown>;
+      if (a.length !== n) throw new Error(`${who}: '${k}' must have ${n} values (${fmtShape(shape)}), got ${a.length}`);
+      for (let i = 0; i < n; i++) {
+        const x = a[i];
+        if (typeof x !== 'number' || !Number.isFinite(x)) {
+          throw new Error(`${who}: '${k}'[${i}] is ${typeof x === 'number' ? x : `${typeof x} ${JSON.stringify(x)}`}; parameter values must be finite numbers`);
+        }
+      }
     }
   }
 

@@ -13,8 +13,17 @@ export function positiveInt(what: string, v: unknown): number {
   return v;
 }
 
-/** `v` if it is an integer seed in [0, 2^32) (the generators are 32-bit: larger seeds would alias), else an Error naming `what`. */
-export function checkSeed(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** 32) throw new Error(`${what} must be an integer in [0, 2^32), got ${String(v)}`);
+/**
+ * `v` if it is an integer in [0, 2^32), else an Error naming `what`: seeds
+ * and steps reach the GPU as u32, where a larger value would silently alias
+ * (2^32 + 5 draws the same stream as 5).
+ */
+export function u32(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** 32) {
+    throw new Error(`${what} must be an integer in [0, 2^32), got ${typeof v === 'number' ? v : typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+  }
   return v;
 }
+
+/** A random u32 seed (the default where none is given). */
+export const randomSeed = (): number => Math.floor(Math.random() * 2 ** 32);

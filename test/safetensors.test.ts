@@ -178,7 +178,7 @@ describe('safetensors decoding errors', () => {
     throwsExactly(() => decodeSafetensors(new Uint8Array(5)), 'safetensors: file is 5 bytes, too short for the 8-byte header length');
     throwsExactly(
       () => decodeSafetensors(file('{}', [], 2n ** 60n)),
-      'safetensors: header length 1152921504606846976 exceeds the limit of 100000000 bytes (maxHeaderBytes)',
+      'safetensors: header length 1152921504606846976 exceeds the limit of 8388608 bytes (maxHeaderBytes)',
     );
     throwsExactly(
       () => decodeSafetensors(file('{}', [], 2n ** 50n), { maxHeaderBytes: Number.MAX_SAFE_INTEGER }),
@@ -186,7 +186,7 @@ describe('safetensors decoding errors', () => {
     );
     throwsExactly(
       () => decodeSafetensors(file('{}', [], 2n ** 64n - 1n)),
-      'safetensors: header length 18446744073709551615 exceeds the limit of 100000000 bytes (maxHeaderBytes)',
+      'safetensors: header length 18446744073709551615 exceeds the limit of 8388608 bytes (maxHeaderBytes)',
     );
     throwsExactly(
       () => decodeSafetensors(file(ok, f32le(1, 2)), { maxHeaderBytes: 16 }),

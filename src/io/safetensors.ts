@@ -9,9 +9,12 @@
  * tensors row-major, little-endian, at offsets relative to the buffer's start.
  *
  * The reader follows the reference reader's rules (safetensors `read_metadata`
- * and `Metadata::validate`): the header is at most 100,000,000 bytes, the
+ * and `Metadata::validate`), with a smaller header limit (8 MiB by default,
+ * see DEFAULT_MAX_HEADER_BYTES; the reference allows 100,000,000), the
  * tensors sorted by offset tile the buffer exactly (no overlap, no gap, no
  * trailing byte), and each tensor's byte length is numel(shape) * dtype size.
+ * Before the header is parsed, one linear scan checks its nesting (at most 3
+ * levels: header, entry, shape) so a crafted file cannot exhaust the stack.
  * Every check happens before anything large is allocated; errors are `Error`s
  * whose message starts with "safetensors: ".
  *
@@ -88,11 +91,24 @@ export interface SafeTensor {
 }
 
 export interface DecodeOptions {
-  /** Largest accepted header, in bytes; default 100,000,000 (the reference's `MAX_HEADER_SIZE`). */
+  /** Largest accepted header, in bytes; default 8 MiB (`DEFAULT_MAX_HEADER_BYTES`). */
   maxHeaderBytes?: number;
 }
 
-export const DEFAULT_MAX_HEADER_BYTES = 100_000_000;
+/**
+ * 8 MiB. A header entry is about 100-130 bytes (name, dtype, shape, two
+ * offsets of up to 10 digits). The largest parameter tables this library
+ * builds stay far below 10,000 entries per checkpoint: a 1,000-layer WaveNet
+ * (10 tensors per layer) saved with AMSGrad Adam (parameters plus three
+ * moment tensors each) is 40,000 entries, about 5 MB
+ * (test/safetensors-limits.test.ts computes it). The reference's 100,000,000
+ * let a crafted header cost ~20 s and ~2 GB to parse before any refusal;
+ * pass `maxHeaderBytes` to read a larger foreign file.
+ */
+export const DEFAULT_MAX_HEADER_BYTES = 8 * 1024 * 1024;
+
+/** Levels of nesting a valid header has: the header object, an entry object, its shape / data_offsets array. */
+const MAX_DEPTH = 3;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -102,15 +118,53 @@ function fail(message: string, cause?: unknown): never {
 
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
-/** A short, printable rendering of an arbitrary (JSON) value for error messages. */
+/** A short, printable rendering of an arbitrary (JSON) value for error messages (never recursing without bound). */
 function show(v: unknown): string {
   let s: string;
   try {
     s = typeof v === 'bigint' ? `${v}n` : v === undefined ? 'undefined' : (JSON.stringify(v) ?? String(v));
   } catch {
-    s = String(v);
+    s = typeof v === 'object' && v !== null ? `(${kind(v)})` : String(v);
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/**
+ * One pass over the header's JSON text, before JSON.parse: refuses nesting
+ * deeper than MAX_DEPTH naming the top-level key it is under. Linear time,
+ * constant stack. Strings are skipped with their escapes; anything else
+ * malformed is left for JSON.parse to report.
+ */
+function checkNesting(text: string): void {
+  let depth = 0;
+  let key = ''; // the last string seen directly inside the header object
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i + 1;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+      if (depth === 1 && expectKey) {
+        key = text.slice(start, Math.min(i, start + 200));
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      if (depth > MAX_DEPTH) {
+        const where = depth > 1 && key !== '' ? `"${key}"` : 'the header';
+        fail(`${where}: nested deeper than ${MAX_DEPTH} levels (an entry is { dtype, shape, data_offsets } with arrays of numbers)`);
+      }
+      if (depth === 1) expectKey = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
 }
 
 function kind(v: unknown): string {
@@ -281,6 +335,7 @@ export function decodeSafetensors(
   } catch (e) {
     fail('header is not valid UTF-8', e);
   }
+  checkNesting(text);
   let header: unknown;
   try {
     header = JSON.parse(text);

@@ -19,7 +19,7 @@ import { Tensor, fmtShape } from '../tensor.js';
 import { Embedding, Linear, embedLookup } from '../nn/layers.js';
 import { Container, type Module } from '../nn/module.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
-import { positiveInt } from '../util.js';
+import { positiveInt, randomSeed, u32 } from '../util.js';
 
 type Cell = 'rnn' | 'lstm' | 'gru';
 const CELLS: readonly Cell[] = ['rnn', 'lstm', 'gru'];
@@ -104,14 +104,14 @@ export class EncoderDecoder extends Container {
     this.hiddenSize = positiveInt(`${name}: hiddenSize`, o.hiddenSize);
     this.numLayers = positiveInt(`${name}: numLayers`, o.numLayers ?? 1);
     this.cell = checkCell(name, o.cell);
-    const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const seed = o.seed === undefined ? randomSeed() : u32(`${name}: seed`, o.seed);
     const E = this.embeddingDim;
     const ro = { inputSize: E, hiddenSize: this.hiddenSize, numLayers: this.numLayers };
-    this.srcEmbedding = new Embedding(rt, { numEmbeddings: this.srcVocab, embeddingDim: E, seed: seed + 1 });
-    this.tgtEmbedding = new Embedding(rt, { numEmbeddings: this.tgtVocab, embeddingDim: E, seed: seed + 2 });
-    this.encoder = makeRecurrent(rt, this.cell, { ...ro, seed: seed + 3 });
-    this.decoder = makeRecurrent(rt, this.cell, { ...ro, seed: seed + 4 });
-    this.head = new Linear(rt, { inFeatures: this.hiddenSize, outFeatures: this.tgtVocab, seed: seed + 5 });
+    this.srcEmbedding = new Embedding(rt, { numEmbeddings: this.srcVocab, embeddingDim: E, seed: (seed + 1) >>> 0 });
+    this.tgtEmbedding = new Embedding(rt, { numEmbeddings: this.tgtVocab, embeddingDim: E, seed: (seed + 2) >>> 0 });
+    this.encoder = makeRecurrent(rt, this.cell, { ...ro, seed: (seed + 3) >>> 0 });
+    this.decoder = makeRecurrent(rt, this.cell, { ...ro, seed: (seed + 4) >>> 0 });
+    this.head = new Linear(rt, { inFeatures: this.hiddenSize, outFeatures: this.tgtVocab, seed: (seed + 5) >>> 0 });
   }
 
   /** Everything with parameters, in a fixed order; the keys are the state dict prefixes. */
@@ -199,7 +199,7 @@ export class EncoderDecoder extends Container {
     if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) {
       throw new Error(`${where}: temperature must be a finite number > 0, got ${String(o?.temperature)}`);
     }
-    return this.decode(where, src, o, { temperature, seed: o.seed ?? Math.floor(Math.random() * 2 ** 32) });
+    return this.decode(where, src, o, { temperature, seed: o.seed === undefined ? randomSeed() : u32(`${where}: seed`, o.seed) });
   }
 
   /**
@@ -307,11 +307,11 @@ export class VectorToSequence extends Container {
     this.condition = o.condition;
     if (o.condition === 'input' && o.stepInputSize !== undefined) throw new Error(`${name}: stepInputSize is for condition 'state' (under 'input' the step input is v)`);
     this.stepInputSize = o.condition === 'input' ? this.inputSize : positiveInt(`${name}: stepInputSize`, o.stepInputSize ?? this.outputSize);
-    const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const seed = o.seed === undefined ? randomSeed() : u32(`${name}: seed`, o.seed);
     const H = this.hiddenSize;
-    this.conditioner = o.condition === 'state' ? new Linear(rt, { inFeatures: this.inputSize, outFeatures: this.numLayers * H, seed: seed + 1 }) : null;
-    this.rnn = makeRecurrent(rt, cell, { inputSize: this.stepInputSize, hiddenSize: H, numLayers: this.numLayers, seed: seed + 2 });
-    this.head = new Linear(rt, { inFeatures: H, outFeatures: this.outputSize, seed: seed + 3 });
+    this.conditioner = o.condition === 'state' ? new Linear(rt, { inFeatures: this.inputSize, outFeatures: this.numLayers * H, seed: (seed + 1) >>> 0 }) : null;
+    this.rnn = makeRecurrent(rt, cell, { inputSize: this.stepInputSize, hiddenSize: H, numLayers: this.numLayers, seed: (seed + 2) >>> 0 });
+    this.head = new Linear(rt, { inFeatures: H, outFeatures: this.outputSize, seed: (seed + 3) >>> 0 });
   }
 
   override children(): Record<string, Module> {

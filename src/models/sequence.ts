@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { Embedding, Linear, embedLookup } from '../nn/layers.js';
 import { Container, type Module } from '../nn/module.js';
-import { positiveInt } from '../util.js';
+import { positiveInt, randomSeed, u32 } from '../util.js';
 import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
 
 export interface SequenceModelOptions {
@@ -40,12 +40,12 @@ abstract class SequenceModel extends Container {
     readonly o: SequenceModelOptions,
   ) {
     super(rt);
-    const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const seed = o.seed === undefined ? randomSeed() : u32(`${this.constructor.name}: seed`, o.seed);
     const E = o.input === 'embedding' ? (o.embeddingDim ?? o.hiddenSize) : o.inputSize;
-    this.embedding = o.input === 'embedding' ? new Embedding(rt, { numEmbeddings: o.inputSize, embeddingDim: E, seed: seed + 1 }) : null;
-    const ro = { inputSize: E, hiddenSize: o.hiddenSize, numLayers: o.numLayers ?? 1, dropout: o.dropout ?? 0, seed: seed + 2 };
+    this.embedding = o.input === 'embedding' ? new Embedding(rt, { numEmbeddings: o.inputSize, embeddingDim: E, seed: (seed + 1) >>> 0 }) : null;
+    const ro = { inputSize: E, hiddenSize: o.hiddenSize, numLayers: o.numLayers ?? 1, dropout: o.dropout ?? 0, seed: (seed + 2) >>> 0 };
     this.rnn = o.cell === 'lstm' ? new LSTM(rt, ro) : o.cell === 'gru' ? new GRU(rt, { ...ro, resetAfter: o.resetAfter ?? true }) : new RNN(rt, ro);
-    this.head = new Linear(rt, { inFeatures: o.hiddenSize, outFeatures: o.outputSize, seed: seed + 3 });
+    this.head = new Linear(rt, { inFeatures: o.hiddenSize, outFeatures: o.outputSize, seed: (seed + 3) >>> 0 });
   }
 
   /** The modules with parameters, in a fixed order (state dict prefixes: embedding., rnn., head.). */
@@ -131,7 +131,7 @@ export class SequenceToSequence extends SequenceModel {
     if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) {
       throw new Error(`${where}: temperature must be a finite number > 0, got ${String(o.temperature)}`);
     }
-    const pick = { mode, temperature, seed: o.seed ?? Math.floor(Math.random() * 2 ** 32) } as const;
+    const pick = { mode, temperature, seed: o.seed === undefined ? randomSeed() : u32(`${where}: seed`, o.seed) } as const;
     const { rt } = this;
     const P = prime.length / width;
     const H = this.o.hiddenSize;

@@ -6,8 +6,8 @@
 import type { KernelDesc } from '../kernel.js';
 import { bumpCounter, colSum, dropout, gemm, relu, reluBackward } from '../ops.js';
 import type { Runtime } from '../runtime.js';
-import { Tensor, fmtShape, numel } from '../tensor.js';
-import { checkSeed, fold, positiveInt } from '../util.js';
+import { Tensor, checkTensor, fmtShape, numel } from '../tensor.js';
+import { fold, positiveInt, randomSeed, u32 } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { ArenaModule, Module, inputGradOf, outputOf, type BackwardOutput, type ForwardOutput } from './module.js';
 
@@ -39,7 +39,7 @@ export class Linear extends ArenaModule {
     this.outFeatures = outF;
     this.bias = bias;
     // PyTorch: kaiming_uniform(a=sqrt(5)) on the weight = uniform(+-1/sqrt(in)); the bias likewise.
-    const rand = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    const rand = mulberry32(o.seed === undefined ? randomSeed() : u32('Linear: seed', o.seed));
     for (const t of Object.values(this.params.tensors)) t.write(uniformInit(rand, t.size, 1 / Math.sqrt(inF)));
   }
 
@@ -48,6 +48,7 @@ export class Linear extends ArenaModule {
     if (!(x instanceof Tensor) || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Linear.forward: x must be [..., ${this.inFeatures}], got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
     }
+    checkTensor('Linear.forward', 'x', x, this.rt);
     const rows = x.size / this.inFeatures;
     const shape = [...x.shape.slice(0, -1), this.outFeatures];
     if (!this.y || this.y.size !== rows * this.outFeatures) {
@@ -70,6 +71,7 @@ export class Linear extends ArenaModule {
     if (!(dy instanceof Tensor) || dy.size !== rows * this.outFeatures) {
       throw new Error(`Linear.backward: dy must be [..., ${this.outFeatures}] with ${rows} rows, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
+    checkTensor('Linear.backward', 'dy', dy, this.rt);
     if (!this.dx || this.dx.size !== x.size) {
       this.rt.submit();
       this.dx?.buffer.destroy();
@@ -121,7 +123,7 @@ export class Embedding extends ArenaModule {
     this.numEmbeddings = V;
     this.embeddingDim = D;
     // PyTorch: normal(0, 1), here by Box-Muller from the seeded stream.
-    const rand = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    const rand = mulberry32(o.seed === undefined ? randomSeed() : u32('Embedding: seed', o.seed));
     const w = new Float32Array(V * D);
     for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
     this.params.tensors.weight!.write(w);
@@ -130,6 +132,7 @@ export class Embedding extends ArenaModule {
   /** `idx` holds indices 0..num-1 stored as floats, any shape S; returns [...S, dim]. */
   forward(idx: Tensor): Tensor {
     if (!(idx instanceof Tensor)) throw new Error('Embedding.forward: idx must be a Tensor of indices');
+    checkTensor('Embedding.forward', 'idx', idx, this.rt);
     const N = idx.size;
     const D = this.embeddingDim;
     const shape = [...idx.shape, D];
@@ -150,6 +153,7 @@ export class Embedding extends ArenaModule {
     if (!(dy instanceof Tensor) || dy.size !== idx.size * this.embeddingDim) {
       throw new Error(`Embedding.backward: dy must be [..., ${this.embeddingDim}] with ${idx.size} positions, got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
+    checkTensor('Embedding.backward', 'dy', dy, this.rt);
     this.rt.dispatch(K_EMB_B, { dw: this.gradients.tensors.weight!, idx, dy }, { N: idx.size, V: this.numEmbeddings, D: this.embeddingDim });
   }
 
@@ -208,7 +212,7 @@ export class Dropout extends Stateless {
   ) {
     super();
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
-    this.seedValue = checkSeed('Dropout: seed', seed);
+    this.seedValue = u32('Dropout: seed', seed);
     this.dropoutCounter = rt.zeros([1], 'Dropout.counter');
     this.y = new Scratch(rt, 'Dropout.y');
     this.dx = new Scratch(rt, 'Dropout.dx');
@@ -219,7 +223,7 @@ export class Dropout extends Stateless {
     return this.seedValue;
   }
   set dropoutSeed(v: number) {
-    this.seedValue = checkSeed('Dropout: dropoutSeed', v);
+    this.seedValue = u32('Dropout: dropoutSeed', v);
   }
   get seed(): number {
     return this.seedValue;

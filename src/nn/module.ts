@@ -82,7 +82,7 @@ function shapeOfValue(v: StateValue): { shape: readonly number[] | null; length:
     if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) return null;
     return { shape: s, length: (v.data as ArrayLike<number>)?.length ?? -1 };
   }
-  if (v instanceof Float32Array || v instanceof Float64Array || Array.isArray(v)) return { shape: null, length: v.length };
+  if ((ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array)) || Array.isArray(v)) return { shape: null, length: (v as ArrayLike<number>).length };
   return null;
 }
 
@@ -90,7 +90,8 @@ function describeValue(v: unknown): string {
   if (v instanceof Tensor) return `a tensor ${fmtShape(v.shape)}`;
   if (v && typeof v === 'object' && 'shape' in v) return `shape ${JSON.stringify((v as { shape: unknown }).shape)}`;
   if (v instanceof Float32Array || Array.isArray(v)) return `${v.length} values`;
-  return typeof v === 'string' ? 'a string' : v === null ? 'null' : typeof v;
+  if (ArrayBuffer.isView(v)) return v.constructor.name;
+  return v === null ? 'null' : typeof v;
 }
 
 /** Checks one state-dict value against its parameter's shape; the problem in words, or null. */

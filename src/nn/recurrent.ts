@@ -14,8 +14,8 @@ import { bumpCounter, colSum, dropout, fill, gemmDispatch, rowNorms, shaderConst
 import { shaderSource } from '../shaders.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
-import { type Arena, type ArenaTable, Tensor, fmtShape } from '../tensor.js';
-import { positiveInt } from '../util.js';
+import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape } from '../tensor.js';
+import { positiveInt, randomSeed, u32 } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { ArenaModule } from './module.js';
 
@@ -250,7 +250,7 @@ export abstract class Recurrent extends ArenaModule {
     this.kernels = cellKernels(cell, this.hiddenSize, maxWG, resetBefore);
     const table = this.paramShapes();
     this.initArenas(table, name);
-    this.seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.seed = o.seed === undefined ? randomSeed() : u32(`${name}: seed`, o.seed);
     this.dropoutCounter = rt.zeros([1], `${name}.dropoutCounter`);
     this.resetParameters(this.seed);
   }
@@ -260,8 +260,7 @@ export abstract class Recurrent extends ArenaModule {
     return this.seed;
   }
   set dropoutSeed(v: number) {
-    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) throw new Error(`${this.constructor.name}: dropoutSeed must be a u32, got ${v}`);
-    this.seed = v;
+    this.seed = u32(`${this.constructor.name}: dropoutSeed`, v);
     this.plans.forEach((p) => (p.boundX = null)); // masks are bound with the seed: rebind
   }
 
@@ -296,7 +295,7 @@ export abstract class Recurrent extends ArenaModule {
 
   /** Every parameter uniform in [-1/sqrt(H), 1/sqrt(H)), as PyTorch's reset_parameters, from `seed`. */
   resetParameters(seed: number): void {
-    const rand = mulberry32(seed);
+    const rand = mulberry32(u32(`${this.constructor.name}.resetParameters: seed`, seed));
     const bound = 1 / Math.sqrt(this.hiddenSize);
     for (const t of Object.values(this.params.tensors)) t.write(uniformInit(rand, t.size, bound));
   }
@@ -431,10 +430,10 @@ export abstract class Recurrent extends ArenaModule {
   private bindForward(p: Plan, x: Tensor, drop: boolean): void {
     const { rt, D, numLayers: L, params, kernels } = this;
     const { T } = p;
-    p.boundDrop = drop;
-    p.dirs = [];
+    // Built aside and installed at the end: a bind that throws leaves the plan bound as before.
+    const all: DirPlan[][] = [];
     for (let l = 0; l < L; l++) {
-      const input = this.layerInput(p, l, x);
+      const input = l === 0 ? x.reshape([T * p.B, this.inputSize]) : drop ? p.drops[l - 1]! : p.outs[l - 1]!;
       const dirs: DirPlan[] = [];
       for (let d = 0; d < D; d++) {
         const s = suffixOf(l, d);
@@ -468,8 +467,10 @@ export abstract class Recurrent extends ArenaModule {
         }
         dirs.push({ ...dir, fwd, bwd: [] });
       }
-      p.dirs.push(dirs);
+      all.push(dirs);
     }
+    p.dirs = all;
+    p.boundDrop = drop;
     p.boundX = x;
     p.boundDOut = null;
   }
@@ -478,6 +479,7 @@ export abstract class Recurrent extends ArenaModule {
   private bindBackward(p: Plan, dOut: Tensor): void {
     const { rt, D, numLayers: L, params, gradients, kernels, hiddenSize: H } = this;
     const { T } = p;
+    const lists: [DirPlan, Dispatch[]][] = []; // installed at the end, as in bindForward
     for (let l = L - 1; l >= 0; l--) {
       const up = l === L - 1 ? dOut : p.boundDrop ? p.dUps[l]! : p.dIns[l + 1]!;
       const input = this.layerInput(p, l, p.boundX!);
@@ -516,9 +518,10 @@ export abstract class Recurrent extends ArenaModule {
           bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgh, dir.hprev, { transA: true, beta: 1 }));
         }
         bwd.push(gemmDispatch(rt, p.dIns[l]!, dir.dgates, params.tensors[`weight_ih_${s}`]!, { beta: d ? 1 : 0 }));
-        dir.bwd = bwd;
+        lists.push([dir, bwd]);
       }
     }
+    for (const [dir, bwd] of lists) dir.bwd = bwd;
     p.boundDOut = dOut;
   }
 
@@ -538,7 +541,7 @@ export abstract class Recurrent extends ArenaModule {
    */
   forward(x: Tensor, state: ForwardState = {}): ForwardResult {
     const name = `${this.constructor.name}.forward`;
-    if (!(x instanceof Tensor)) throw new Error(`${name}: x must be a Tensor`);
+    checkTensor(name, 'x', x, this.rt);
     const layout = this.batchFirst ? '[B, T, I]' : '[T, B, I]';
     if (x.ndim !== 3 || x.shape[2] !== this.inputSize) {
       throw new Error(`${name}: x must be ${layout} with I = ${this.inputSize}, got ${fmtShape(x.shape)}`);
@@ -550,6 +553,8 @@ export abstract class Recurrent extends ArenaModule {
     this.checkState(name, 'h0', state.h0, want);
     if (state.c0 !== undefined && this.cell !== 'lstm') throw new Error(`${name}: c0 is for LSTM only`);
     this.checkState(name, 'c0', state.c0, want);
+    if (state.h0 !== undefined) checkTensor(name, 'h0', state.h0, rt);
+    if (state.c0 !== undefined) checkTensor(name, 'c0', state.c0, rt);
     let lengths: number[] | null = null;
     if (state.lengths !== undefined) {
       lengths = Array.from(state.lengths);
@@ -624,6 +629,9 @@ export abstract class Recurrent extends ArenaModule {
     this.checkState(name, 'dh', up.dh, want);
     if (up.dc !== undefined && this.cell !== 'lstm') throw new Error(`${name}: dc is for LSTM only`);
     this.checkState(name, 'dc', up.dc, want);
+    checkTensor(name, 'dOutput', dOutput, rt);
+    if (up.dh !== undefined) checkTensor(name, 'dh', up.dh, rt);
+    if (up.dc !== undefined) checkTensor(name, 'dc', up.dc, rt);
     if (p.dOutT) swap01(rt, p.dOutT, dOutput);
     const flat = (p.dOutT ?? dOutput).reshape([T * B, D * H]);
     if (p.boundDOut === null || p.boundDOut.buffer !== flat.buffer || p.boundDOut.byteOffset !== flat.byteOffset) this.bindBackward(p, flat);

@@ -13,8 +13,8 @@
 import type { KernelDesc, Params } from '../kernel.js';
 import { axpy, colSum, gemm, relu, reluBackward, swapAxes } from '../ops.js';
 import type { Runtime } from '../runtime.js';
-import { type Arena, type ArenaTable, Tensor, fmtShape, numel } from '../tensor.js';
-import { cdiv, fold, positiveInt } from '../util.js';
+import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape, numel } from '../tensor.js';
+import { cdiv, fold, positiveInt, randomSeed, u32 } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { ArenaModule } from './module.js';
 import { generate, type GenerateOptions } from './wavenet_generate.js';
@@ -141,7 +141,7 @@ export class WaveNet extends ArenaModule {
     this.layerDilations = Array.from({ length: this.stacks }, () => this.dilations).flat();
     const table = this.paramShapes();
     this.initArenas(table, 'WaveNet');
-    this.resetParameters(cfg.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.resetParameters(cfg.seed === undefined ? randomSeed() : u32('WaveNet: seed', cfg.seed));
   }
 
   /** Layers across stacks. */
@@ -176,7 +176,7 @@ export class WaveNet extends ArenaModule {
 
   /** PyTorch's default for Conv1d and Linear: weight and bias uniform in +-1/sqrt(fan_in), fan_in = in * kernel. */
   resetParameters(seed: number): void {
-    const rand = mulberry32(seed);
+    const rand = mulberry32(u32('WaveNet.resetParameters: seed', seed));
     const shapes = this.paramShapes();
     for (const [name, t] of Object.entries(this.params.tensors)) {
       const wShape = shapes[name.replace(/\.bias$/, '.weight')]!;
@@ -295,8 +295,12 @@ export class WaveNet extends ArenaModule {
       throw new Error(`${name}: cond must be [B, G] = [${B}, ${G}] (globalCondition), got ${o.cond instanceof Tensor ? fmtShape(o.cond.shape) : String(o.cond)}`);
     }
     if (!G && o.cond !== undefined) throw new Error(`${name}: cond given, but the model has no globalCondition`);
+    checkTensor(name, 'x', x, this.rt);
+    if (o.cond !== undefined) checkTensor(name, 'cond', o.cond, this.rt);
     const { rt } = this;
     const p = this.planFor(B, T);
+    // Until this forward is recorded in full, there is nothing for backward to differentiate.
+    p.forwarded = false;
     const P = this.params.tensors;
     p.cond = o.cond ?? null;
     if (G) {
@@ -361,6 +365,7 @@ export class WaveNet extends ArenaModule {
     if (!(dy instanceof Tensor) || dy.ndim !== 3 || dy.shape.some((v, i) => v !== want[i])) {
       throw new Error(`${name}: dy must be ${fmtShape(want)} (the output's shape), got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
     }
+    checkTensor(name, 'dy', dy, this.rt);
     const { rt } = this;
     const Gt = this.gradients.tensors;
     swapAxes(rt, p.dyT.reshape([B, T, this.outChannels]), dy, 1);

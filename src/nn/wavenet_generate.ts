@@ -7,6 +7,7 @@ import type { KernelDesc } from '../kernel.js';
 import { gemm, swapAxes } from '../ops.js';
 import type { Runtime } from '../runtime.js';
 import { type Tensor, fmtShape } from '../tensor.js';
+import { u32 } from '../util.js';
 import type { WaveNet } from './wavenet.js';
 
 export interface GenerateOptions {
@@ -66,6 +67,7 @@ export function generate(net: WaveNet, n: number, o: GenerateOptions = {}): { sa
   if (input === 'mulaw' && Cin !== 1) throw new Error(`${name}: mu-law feedback needs inChannels = 1, got ${Cin}`);
   const temperature = o.temperature ?? 1;
   if (!(temperature > 0)) throw new Error(`${name}: temperature must be > 0, got ${temperature}`);
+  const seed = o.seed === undefined ? 0 : u32(`${name}: seed`, o.seed);
   const B = o.batch ?? o.prefix?.shape[0] ?? 1;
   let prefix = o.prefix;
   if (prefix && (prefix.ndim !== 3 || prefix.shape[0] !== B || prefix.shape[1] !== Cin || prefix.shape[2]! < 1)) {
@@ -131,7 +133,7 @@ export function generate(net: WaveNet, n: number, o: GenerateOptions = {}): { sa
     B, Cin, R, Dc, S, O, K, L, T0,
     mode: MODES[mode],
     temperature,
-    seed: (o.seed ?? 0) >>> 0,
+    seed,
     nOut: n,
     keepOutputs: o.keepOutputs ? 1 : 0,
     oWin: off(P['input.weight']!), oBin: off(P['input.bias']!), oW1: off(P['head.0.weight']!), oB1: off(P['head.0.bias']!),

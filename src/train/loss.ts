@@ -9,7 +9,7 @@
 import type { KernelDesc, Params } from '../kernel.js';
 import type { Runtime } from '../runtime.js';
 import { cdiv, fold } from '../util.js';
-import { Tensor, fmtShape, numel } from '../tensor.js';
+import { Tensor, checkTensor, fmtShape, numel } from '../tensor.js';
 
 const WG = 64;
 const cd = cdiv;
@@ -73,6 +73,11 @@ abstract class Loss {
     }
   }
 
+  /** Every given input is a tensor of this runtime, checked before the plan changes. */
+  protected checkOwn(name: string, args: Record<string, Tensor | undefined>): void {
+    for (const [k, t] of Object.entries(args)) if (t !== undefined) checkTensor(name, k, t, this.rt);
+  }
+
   destroy(): void {
     if (!this.plan) return;
     this.rt.submit();
@@ -126,6 +131,7 @@ export class CrossEntropyLoss extends Loss {
       throw new Error(`${name}: targets must hold one class index per position (${N} for logits ${fmtShape(logits.shape)}), got ${targets instanceof Tensor ? fmtShape(targets.shape) : typeof targets}`);
     }
     this.checkMask(name, mask, N);
+    this.checkOwn(name, { logits, targets, mask });
     const p = this.planFor(logits.shape, N);
     const base = { N, C, inner, ignoreIndex: this.ignoreIndex, hasMask: mask ? 1 : 0, n: 0 };
     // Without a mask, `mask` is bound to the targets and not read (hasMask 0).
@@ -149,6 +155,7 @@ export class MSELoss extends Loss {
     const C = pred.shape[pred.ndim - 1] ?? 1;
     const N = numel(pred.shape) / C;
     this.checkMask(name, mask, N);
+    this.checkOwn(name, { pred, target, mask });
     const p = this.planFor(pred.shape, N);
     const base = { N, C, inner: 1, ignoreIndex: 0, hasMask: mask ? 1 : 0, n: 0 };
     this.rt.dispatch(K_MSE, { grad: p.grad, rows: p.rows, x: pred, t: target, mask: mask ?? target }, base);
