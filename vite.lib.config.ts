@@ -1,20 +1,29 @@
-// Builds the library and the command line for Node and bundlers: dist/index.js, dist/cli.js.
-// WGSL is inlined (import.meta.glob), wgsl_reflect bundled; `webgpu` (Dawn) stays an import.
+// Builds the package: dist/index.js (browsers and bundlers: no Node module in
+// it), dist/node.js (Node: adds checkpoint files and Dawn as the GPU) and
+// dist/cli.js (the command line). WGSL is inlined (import.meta.glob);
+// wgsl_reflect becomes a chunk loaded only by loadReflector/registerShader;
+// commander and cli-progress are bundled into the command line, so library
+// users do not install them. `webgpu` (Dawn) and Node's own modules stay imports.
 import { defineConfig } from 'vite';
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 export default defineConfig({
   resolve: {
     alias: { wgsl_reflect: fileURLToPath(new URL('./node_modules/wgsl_reflect/wgsl_reflect.module.js', import.meta.url)) },
   },
+  ssr: { noExternal: true },
   build: {
     outDir: 'dist',
     emptyOutDir: false,
     target: 'es2022',
     minify: false,
-    sourcemap: true,
+    sourcemap: false,
     ssr: true,
-    lib: { entry: { index: 'src/index.ts', cli: 'src/cli.ts' }, formats: ['es'] },
-    rollupOptions: { external: ['webgpu', /^node:/] },
+    lib: { entry: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli.ts' }, formats: ['es'] },
+    rollupOptions: {
+      external: ['webgpu', /^node:/, ...builtinModules],
+      output: { chunkFileNames: 'chunks/[name]-[hash].js' },
+    },
   },
 });

@@ -18,11 +18,14 @@ import { EncoderDecoder } from './models/seq2seq.js';
 import { SequenceToSequence } from './models/sequence.js';
 import { WaveNet } from './nn/wavenet.js';
 import { mulberry32 } from './nn/init.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { dawnGpu } from './dawn.js';
+import { createRuntime, setGpuProvider, type Runtime } from './runtime.js';
 import { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type Trainable, type TrainData } from './train/fit.js';
 import { CrossEntropyLoss } from './train/loss.js';
 import { Adam, clipGradNorm } from './train/optim.js';
+
+setGpuProvider(dawnGpu);
 
 /** A usage error: one line on stderr, exit code 2. */
 class UsageError extends Error {}

@@ -11,9 +11,11 @@
  * live parse by test/reflect-cache.test.ts, which also rewrites it with
  * WEBGPU_RNN_UPDATE_REFLECT=1); shaders whose source differs (edited, or
  * added with registerShader) are parsed live.
+ *
+ * wgsl_reflect itself (about 220 kB) is loaded only for such shaders, by
+ * `loadReflector()` (src/reflect-live.ts; `registerShader` calls it), so
+ * an application that runs only the shipped shaders never downloads it.
  */
-import { WgslReflect } from 'wgsl_reflect';
-import type { VariableInfo } from 'wgsl_reflect';
 import cache from './shaders.reflect.json';
 
 export interface PlainVar {
@@ -35,22 +37,11 @@ export interface PlainReflection {
   overrides: string[];
 }
 
-function plainVar(v: VariableInfo): PlainVar {
-  const p: PlainVar = { name: v.name, group: v.group, binding: v.binding, resourceType: v.resourceType, access: v.access, typeName: v.type.name, size: v.size };
-  if (v.members) p.members = v.members.map((m) => ({ name: m.name, offset: m.offset, type: m.type.name }));
-  return p;
-}
+/** The live parser, once `loadReflector()` has loaded wgsl_reflect. */
+let liveParser: ((code: string) => PlainReflection) | null = null;
 
-/** A live parse with wgsl_reflect, as plain data. */
-export function reflectWgsl(code: string): PlainReflection {
-  const r = new WgslReflect(code);
-  const keep = (v: VariableInfo) => v.resourceType === 0 || v.resourceType === 1;
-  return {
-    entries: r.entry.compute.map((f) => ({ name: f.name, resources: f.resources.filter(keep).map(plainVar) })),
-    storage: r.storage.map(plainVar),
-    uniforms: r.uniforms.map(plainVar),
-    overrides: r.overrides.map((o) => o.name),
-  };
+export function setLiveParser(parse: (code: string) => PlainReflection): void {
+  liveParser = parse;
 }
 
 /** FNV-1a over UTF-16 code units, as 8 hex digits: enough to tell a changed source. */
@@ -69,5 +60,10 @@ export type ReflectCache = Record<string, { hash: string; reflection: PlainRefle
 export function reflectShaderSource(name: string, code: string): PlainReflection {
   const hit = (cache as ReflectCache)[name];
   if (hit && hit.hash === sourceHash(code)) return hit.reflection;
-  return reflectWgsl(code);
+  if (liveParser) return liveParser(code);
+  throw new Error(
+    hit
+      ? `shaders/${name}.wgsl differs from its cached reflection: run WEBGPU_RNN_UPDATE_REFLECT=1 npx vitest run test/reflect-cache.test.ts, or await loadReflector() first`
+      : `shader '${name}' has no cached reflection: await registerShader(...) (or loadReflector()) before compiling its kernels`,
+  );
 }

@@ -7,7 +7,8 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { reflectShaderSource, reflectWgsl, sourceHash, type ReflectCache } from '../src/reflect.js';
+import { reflectShaderSource, sourceHash, type ReflectCache } from '../src/reflect.js';
+import { reflectWgsl } from '../src/reflect-live.js';
 import { shaderSource } from '../src/shaders.js';
 import cache from '../src/shaders.reflect.json';
 
@@ -19,9 +20,9 @@ const names = readdirSync(dir)
 
 describe('cached shader reflections', () => {
   if (process.env.WEBGPU_RNN_UPDATE_REFLECT === '1') {
-    it('rewrites src/shaders.reflect.json', () => {
+    it('rewrites src/shaders.reflect.json', async () => {
       const out: ReflectCache = {};
-      for (const n of names) out[n] = { hash: sourceHash(shaderSource(n)), reflection: reflectWgsl(shaderSource(n)) };
+      for (const n of names) out[n] = { hash: sourceHash(shaderSource(n)), reflection: await reflectWgsl(shaderSource(n)) };
       writeFileSync(fileURLToPath(new URL('../src/shaders.reflect.json', import.meta.url)), `${JSON.stringify(out)}\n`);
     });
     return;
@@ -30,11 +31,11 @@ describe('cached shader reflections', () => {
     expect(Object.keys(cache).sort()).toEqual(names);
   });
   for (const n of names) {
-    it(`${n}: the cached reflection is today's source's (else: WEBGPU_RNN_UPDATE_REFLECT=1)`, () => {
+    it(`${n}: the cached reflection is today's source's (else: WEBGPU_RNN_UPDATE_REFLECT=1)`, async () => {
       const src = shaderSource(n);
       const entry = (cache as ReflectCache)[n]!;
       expect(entry.hash, `${n}.wgsl changed since the cache was written`).toBe(sourceHash(src));
-      expect(entry.reflection).toEqual(reflectWgsl(src));
+      expect(entry.reflection).toEqual(await reflectWgsl(src));
     });
   }
   it('a changed source is parsed live, not taken from the cache', () => {
