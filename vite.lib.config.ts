@@ -4,11 +4,25 @@
 // wgsl_reflect becomes a chunk loaded only by loadReflector/registerShader;
 // commander and cli-progress are bundled into the command line, so library
 // users do not install them. `webgpu` (Dawn) and Node's own modules stay imports.
-import { defineConfig } from 'vite';
+// The shaders are inlined without comments and indentation (compactWgsl: the
+// reflection cache hashes them the same way).
+import { defineConfig, type Plugin } from 'vite';
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { compactWgsl } from './src/wgsl-compact.js';
+
+const compactShaders: Plugin = {
+  name: 'webgpu-rnn:compact-wgsl',
+  enforce: 'pre',
+  load(id) {
+    const m = /^(.*\.wgsl)\?raw$/.exec(id);
+    if (m) return `export default ${JSON.stringify(compactWgsl(readFileSync(m[1]!, 'utf8'), true))};`;
+  },
+};
 
 export default defineConfig({
+  plugins: [compactShaders],
   resolve: {
     alias: { wgsl_reflect: fileURLToPath(new URL('./node_modules/wgsl_reflect/wgsl_reflect.module.js', import.meta.url)) },
   },

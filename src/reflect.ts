@@ -7,7 +7,8 @@
  * entry point reaches; on the big shaders (the generated GEMM, the GRU) that
  * takes 0.2-0.6 s of main-thread time, which froze the demo pages when a
  * model was built. The shipped shaders' reflections are therefore kept in
- * src/shaders.reflect.json (keyed by a hash of the source, checked against a
+ * src/shaders.reflect.json (keyed by a hash of the source without comments
+ * and spacing, so the build's compacted shaders hash alike; checked against a
  * live parse by test/reflect-cache.test.ts, which also rewrites it with
  * WEBGPU_RNN_UPDATE_REFLECT=1); shaders whose source differs (edited, or
  * added with registerShader) are parsed live.
@@ -17,6 +18,7 @@
  * an application that runs only the shipped shaders never downloads it.
  */
 import cache from './shaders.reflect.json';
+import { compactWgsl } from './wgsl-compact.js';
 
 export interface PlainVar {
   name: string;
@@ -44,22 +46,69 @@ export function setLiveParser(parse: (code: string) => PlainReflection): void {
   liveParser = parse;
 }
 
-/** FNV-1a over UTF-16 code units, as 8 hex digits: enough to tell a changed source. */
+/** FNV-1a over the UTF-16 code units of `compactWgsl(code)`, as 8 hex digits: enough to tell a changed source. */
 export function sourceHash(code: string): string {
+  const text = compactWgsl(code);
   let h = 0x811c9dc5;
-  for (let i = 0; i < code.length; i++) {
-    h ^= code.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h.toString(16).padStart(8, '0');
 }
 
-export type ReflectCache = Record<string, { hash: string; reflection: PlainReflection }>;
+/**
+ * One shader in src/shaders.reflect.json: each variable once (the storage
+ * variables, then the uniforms), and each entry point naming the variables it
+ * uses by index (a third of the size of the plain reflection).
+ */
+export interface CachedReflection {
+  hash: string;
+  vars: PlainVar[];
+  /** How many of `vars` are storage variables (the rest are uniforms). */
+  storage: number;
+  entries: [name: string, vars: number[]][];
+  overrides: string[];
+}
+
+export type ReflectCache = Record<string, CachedReflection>;
+
+const varKey = (v: PlainVar) => `${v.group}:${v.binding}:${v.name}`;
+
+/** The cache entry of a reflection; throws if an entry point uses a variable the module does not list. */
+export function packReflection(hash: string, r: PlainReflection): CachedReflection {
+  const vars = [...r.storage, ...r.uniforms];
+  const index = new Map(vars.map((v, i) => [varKey(v), i]));
+  const entries = r.entries.map((e): [string, number[]] => [
+    e.name,
+    e.resources.map((v) => {
+      const i = index.get(varKey(v));
+      if (i === undefined || JSON.stringify(vars[i]) !== JSON.stringify(v)) throw new Error(`reflection cache: ${e.name} uses '${v.name}', which the module does not list alike`);
+      return i;
+    }),
+  ]);
+  return { hash, vars, storage: r.storage.length, entries, overrides: r.overrides };
+}
+
+export function unpackReflection(c: CachedReflection): PlainReflection {
+  return {
+    entries: c.entries.map(([name, idx]) => ({ name, resources: idx.map((i) => c.vars[i]!) })),
+    storage: c.vars.slice(0, c.storage),
+    uniforms: c.vars.slice(c.storage),
+    overrides: c.overrides,
+  };
+}
+
+const unpacked = new Map<string, PlainReflection>();
 
 /** The cached reflection of a shipped shader when its source is unchanged, else a live parse. */
 export function reflectShaderSource(name: string, code: string): PlainReflection {
-  const hit = (cache as ReflectCache)[name];
-  if (hit && hit.hash === sourceHash(code)) return hit.reflection;
+  const hit = (cache as unknown as ReflectCache)[name];
+  if (hit && hit.hash === sourceHash(code)) {
+    let r = unpacked.get(name);
+    if (!r) unpacked.set(name, (r = unpackReflection(hit)));
+    return r;
+  }
   if (liveParser) return liveParser(code);
   throw new Error(
     hit
