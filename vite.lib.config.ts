@@ -7,7 +7,7 @@
 // The shaders are inlined without comments and indentation (compactWgsl: the
 // reflection cache hashes them the same way).
 import { defineConfig, type Plugin } from 'vite';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { compactWgsl } from './src/wgsl-compact.js';
@@ -21,8 +21,35 @@ const compactShaders: Plugin = {
   },
 };
 
+/**
+ * dist/THIRD_PARTY_LICENSES.txt: name, version and license text of every
+ * package bundled into dist/ (their MIT licenses ask for the notice to travel
+ * with the code).
+ */
+const thirdPartyLicenses: Plugin = {
+  name: 'webgpu-rnn:third-party-licenses',
+  generateBundle(_options, bundle) {
+    const roots = new Set<string>();
+    for (const chunk of Object.values(bundle)) {
+      if (chunk.type !== 'chunk') continue;
+      for (const id of chunk.moduleIds) {
+        const m = /^(.*\/node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(id.replace(/\\/g, '/'));
+        if (m) roots.add(m[1]!);
+      }
+    }
+    const parts = [...roots].sort().map((root) => {
+      const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { name: string; version: string; license?: string };
+      const file = readdirSync(root).find((f) => /^(licen[sc]e|copying)/i.test(f));
+      const text = file ? readFileSync(`${root}/${file}`, 'utf8').trim() : `(no license file; package.json says ${pkg.license ?? 'nothing'})`;
+      return `${pkg.name}@${pkg.version} (${pkg.license ?? 'unknown'})\n\n${text}\n`;
+    });
+    const head = 'webgpu-rnn bundles the following packages into dist/ (the command line: commander, cli-progress and its\ndependencies; the library: wgsl_reflect). Their licenses:\n';
+    this.emitFile({ type: 'asset', fileName: 'THIRD_PARTY_LICENSES.txt', source: [head, ...parts].join(`\n${'-'.repeat(78)}\n\n`) });
+  },
+};
+
 export default defineConfig({
-  plugins: [compactShaders],
+  plugins: [compactShaders, thirdPartyLicenses],
   resolve: {
     alias: { wgsl_reflect: fileURLToPath(new URL('./node_modules/wgsl_reflect/wgsl_reflect.module.js', import.meta.url)) },
   },

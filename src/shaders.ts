@@ -6,6 +6,7 @@
  * library, so there is one loading path everywhere.
  */
 import { loadReflector } from './reflect-live.js';
+
 const files = import.meta.glob('../shaders/*.wgsl', {
   query: '?raw',
   import: 'default',

@@ -16,7 +16,7 @@
  * and the tools (tsc, esbuild, Vite, Chromium through puppeteer-core) are this
  * repository's.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,18 @@ function sh(cmd: string, args: string[], cwd: string, timeout = 120_000): string
     throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}${r.error ? `\n${r.error.message}` : ''}`);
   }
   return r.stdout;
+}
+
+/** `sh`, without blocking: for commands that can run side by side. */
+function shAsync(cmd: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd, env });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (out += d));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${code}:\n${out}`))));
+  });
 }
 
 let tarball = '';
@@ -94,13 +106,13 @@ afterAll(() => {
 const ready = () => expect(setupError, setupError).toBeUndefined();
 
 describe('the packed package', () => {
-  it('holds the built library, its types, the CLI and its text, README and LICENSE only', () => {
+  it('holds the built library, its types, the CLI and its text, README and the licenses only', () => {
     ready();
     const files = sh('tar', ['tzf', tarball], tmp).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/node.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/node.d.ts', 'data/sonnets.txt']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/node.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/node.d.ts', 'dist/THIRD_PARTY_LICENSES.txt', 'data/sonnets.txt']) {
       expect(files, f).toContain(f);
     }
-    const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|data\/sonnets\.txt|dist\/(\w+\.js|chunks\/[\w.-]+\.js|types\/.+\.d\.ts))$/.test(f));
+    const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|data\/sonnets\.txt|dist\/(\w+\.js|THIRD_PARTY_LICENSES\.txt|chunks\/[\w.-]+\.js|types\/.+\.d\.ts))$/.test(f));
     expect(stray).toEqual([]);
   });
 
@@ -118,10 +130,9 @@ describe('the packed package', () => {
     expect(out.split('\n')).toHaveLength(1);
   });
 
-  it('type-checks with strict and skipLibCheck false, for the browser (Bundler) and for Node (NodeNext)', () => {
+  it('type-checks with strict and skipLibCheck false, for the browser (Bundler) and for Node (NodeNext)', async () => {
     ready();
-    sh(process.execPath, [bin('typescript/bin/tsc'), '-p', webDir], webDir);
-    sh(process.execPath, [bin('typescript/bin/tsc'), '-p', nodeDir], nodeDir);
+    await Promise.all([webDir, nodeDir].map((dir) => shAsync(process.execPath, [bin('typescript/bin/tsc'), '-p', dir], dir)));
     expect(existsSync(join(nodeDir, 'out/node-app.js'))).toBe(true);
   });
 
@@ -129,6 +140,14 @@ describe('the packed package', () => {
     ready();
     const out = sh(process.execPath, ['-e', "const m = require('webgpu-rnn'); console.log(typeof m.createRuntime, typeof m.LSTM, typeof m.saveFile)"], nodeDir);
     expect(out.trim()).toBe('function function function');
+  });
+
+  it('the webgpu-rnn command is installed and runs without commander or cli-progress installed (bundled)', () => {
+    ready();
+    expect(existsSync(join(nodeDir, 'node_modules/commander'))).toBe(false);
+    const out = sh(join(nodeDir, 'node_modules/.bin/webgpu-rnn'), ['--help'], nodeDir);
+    expect(out).toMatch(/train/);
+    expect(out).toMatch(/sample/);
   });
 
   it('Node: trains five steps on Dawn and restores the checkpoint from a file', () => {
