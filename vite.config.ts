@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Dawn as the GPU and wgsl_reflect loaded, as the package's Node entry would.
+    setupFiles: ['test/setup-node.ts'],
     // SwiftShader runs every shader on the CPU's two cores: tests are serial and slow-ish.
     fileParallelism: false,
     testTimeout: 120_000,

@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The built library (dist/index.js); exits with a clear message (code 2) when it is missing. */
+/** The built library for Node (dist/node.js: Dawn as the GPU); exits with a clear message (code 2) when it is missing. */
 export async function loadLib(script) {
-  const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+  const dist = fileURLToPath(new URL('../dist/node.js', import.meta.url));
   if (!existsSync(dist)) {
-    console.error(`${script}: dist/index.js is missing: run \`npm run build:lib\` first`);
+    console.error(`${script}: dist/node.js is missing: run \`npm run build:lib\` first`);
     process.exit(2);
   }
   return import(dist);

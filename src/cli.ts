@@ -18,11 +18,14 @@ import { decodeSafetensors } from './io/safetensors.js';
 import { EncoderDecoder } from './models/seq2seq.js';
 import { SequenceToSequence } from './models/sequence.js';
 import { WaveNet } from './nn/wavenet.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { dawnGpu } from './dawn.js';
+import { createRuntime, setGpuProvider, type Runtime } from './runtime.js';
 import { readCsvColumn } from './train/csv.js';
 import { pairedData, seriesData, textData, type TrainData } from './train/data.js';
 import { Adam } from './train/optim.js';
 import { Trainer, type TrainModel } from './train/trainer.js';
+
+setGpuProvider(dawnGpu);
 
 /** A usage error: one line on stderr, exit code 2. */
 class UsageError extends Error {}

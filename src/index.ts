@@ -1,3 +1,5 @@
+// The published declarations use WebGPU's types (GPUDevice, ...): consumers get them from @webgpu/types.
+/// <reference types="@webgpu/types" preserve="true" />
 export { createRuntime, Runtime, GPUKernelError, type RuntimeOptions } from './runtime.js';
 export { Tensor, Arena, numel, type ArenaTable } from './tensor.js';
 export { Kernel, type KernelDesc, type Params } from './kernel.js';
@@ -31,6 +33,7 @@ export {
   type DropoutMask,
 } from './ops.js';
 export { registerShader, shaderSources } from './shaders.js';
+export { loadReflector } from './reflect-live.js';
 export { Recurrent, RNN, LSTM, GRU, type Cell, type RecurrentOptions, type ForwardState, type ForwardResult, type BackwardResult } from './nn/recurrent.js';
 export {
   kerasLSTMToTorch,
@@ -52,7 +55,6 @@ export { CrossEntropyLoss, MSELoss, type CrossEntropyOptions, type LossResult } 
 export { Linear, Embedding, Dropout, ReLU, Sequential, type Layer } from './nn/layers.js';
 export { SequenceToSequence, SequenceToVector, type SequenceModelOptions } from './models/sequence.js';
 export { encodeSafetensors, decodeSafetensors, toFloat32, type SafeTensor, type SafeDtype, type DecodeOptions } from './io/safetensors.js';
-export { saveFile, loadFile, saveSafetensors, loadSafetensors } from './io/checkpoint-node.js';
 export { Optimizer, ParamGroup, SGD, Adam, AdamW, clipGradNorm, clipGradValue, contiguousRuns, type SGDOptions, type AdamOptions, type ParamGroupSpec, type ParamsArg, type OptimizerStateDict } from './train/optim.js';
 export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR, sequential, warmupCosine, type Schedule } from './train/schedule.js';
 export { fit, type FitOptions, type FitResult } from './train/fit.js';

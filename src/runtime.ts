@@ -42,35 +42,21 @@ const COMPUTE_LIMITS = [
 ] as const;
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-let dawnGpu: GPU | null = null;
 let cpuNoticeShown = false;
+
+/**
+ * Where `createRuntime` gets a GPU when neither `options.gpu` nor
+ * `navigator.gpu` gives one. The Node entry (src/node.ts) sets Dawn here; the
+ * browser entry sets nothing, so it never refers to Node modules.
+ */
+let gpuProvider: (() => Promise<GPU>) | null = null;
+
+export function setGpuProvider(provider: (() => Promise<GPU>) | null): void {
+  gpuProvider = provider;
+}
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node;
-}
-
-/** Dawn in Node. On a machine with no GPU driver, falls back to Chromium's SwiftShader. */
-async function nodeGpu(): Promise<GPU> {
-  if (dawnGpu) return dawnGpu;
-  const env = process.env;
-  if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES) {
-    // No GPU device node: the only working Vulkan here is SwiftShader (Mesa's
-    // lavapipe, often installed alongside, is rejected by Dawn).
-    const fs = await import(/* @vite-ignore */ 'node:fs');
-    const gpuNode = ['/dev/dri', '/dev/nvidia0', '/dev/kfd'].some((p) => fs.existsSync(p));
-    if (!gpuNode && fs.existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  }
-  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = (await import(/* @vite-ignore */ 'node:os')).tmpdir();
-  const name = 'webgpu';
-  const mod = (await import(/* @vite-ignore */ name)) as {
-    create: (flags: string[]) => GPU;
-    globals: Record<string, unknown>;
-  };
-  for (const [k, v] of Object.entries(mod.globals)) {
-    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  }
-  dawnGpu = mod.create(['disable-dawn-features=timestamp_quantization']);
-  return dawnGpu;
 }
 
 /** Whether an adapter runs on the CPU (SwiftShader, a fallback adapter). */
@@ -89,7 +75,10 @@ const MAX_GROUPS = 4096;
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   let gpu = options.gpu ?? (typeof navigator !== 'undefined' ? (navigator as Navigator).gpu : undefined);
-  if (!gpu && isNode()) gpu = await nodeGpu();
+  if (!gpu && gpuProvider) gpu = await gpuProvider();
+  if (!gpu && isNode()) {
+    throw new Error("createRuntime: no WebGPU in this Node process: import from 'webgpu-rnn/node' (Dawn, with `npm install webgpu`) or pass createRuntime({ gpu })");
+  }
   if (!gpu) throw new Error('WebGPU is not available: navigator.gpu is missing (use a browser with WebGPU enabled)');
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
   if (!adapter) {

@@ -5,6 +5,8 @@
  * browser (dev server, built site), in vitest (Node on Dawn) and in the built
  * library, so there is one loading path everywhere.
  */
+import { loadReflector } from './reflect-live.js';
+
 const files = import.meta.glob('../shaders/*.wgsl', {
   query: '?raw',
   import: 'default',
@@ -19,9 +21,12 @@ export const shaderSources: Readonly<Record<string, string>> = sources;
 
 /**
  * Adds a WGSL source under `name`, for kernels outside `shaders/` (a user's
- * own op). Names of shipped shaders cannot be replaced.
+ * own op). Names of shipped shaders cannot be replaced. The source is there at
+ * once; the promise resolves when wgsl_reflect, which reflects it, has loaded
+ * (a dynamic import: bundles of apps that register no shader leave it out):
+ * await it before compiling the shader's kernels.
  */
-export function registerShader(name: string, code: string): void {
+export function registerShader(name: string, code: string): Promise<void> {
   if (name in files || Object.keys(files).some((p) => p.endsWith(`/${name}.wgsl`))) {
     throw new Error(`registerShader: '${name}' is a built-in shader (shaders/${name}.wgsl)`);
   }
@@ -29,6 +34,7 @@ export function registerShader(name: string, code: string): void {
     throw new Error(`registerShader: '${name}' is already registered with different code`);
   }
   sources[name] = code;
+  return loadReflector();
 }
 
 /**

@@ -8,7 +8,7 @@
  * Sets `page.__adapter`, `page.__seed`, `page.__results` (one entry per
  * case run: name, ok, error, ms) and finally `page.__done = true`.
  */
-import { createRuntime, type Runtime } from '../../src/index.js';
+import { createRuntime, loadReflector, type Runtime } from '../../src/index.js';
 import { freshSeed } from '../suite/check.js';
 import { sharedCases } from '../suite/all.js';
 import { browserOnlyCases } from '../suite/browser-only.js';
@@ -47,6 +47,8 @@ async function main(): Promise<void> {
   page.__results = [];
   let rt: Runtime;
   try {
+    // A shader edited since src/shaders.reflect.json was written is parsed live, as in Node (test/setup-node.ts).
+    await loadReflector();
     rt = await createRuntime({ quiet: true });
   } catch (e) {
     console.error(`createRuntime failed: ${message(e)}`);
