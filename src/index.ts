@@ -59,7 +59,6 @@ export { Optimizer, ParamGroup, SGD, Adam, AdamW, clipGradNorm, clipGradValue, c
 export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR, sequential, warmupCosine, type Schedule } from './train/schedule.js';
 export { fit, type FitOptions, type FitResult } from './train/fit.js';
 export { Trainer, EarlyStopping, type TrainModel, type TrainerOptions, type TrainerFitOptions, type TrainerFitResult, type StepInfo, type EpochInfo, type EvalResult, type Callback } from './train/trainer.js';
-export { readCsvColumn } from './train/csv.js';
 export { textData, seriesData, pairedData, hash32, permutation, type TrainData, type TextData, type SeriesData, type WindowOptions, type PairedDataOptions } from './train/data.js';
 export { saveCheckpoint, loadCheckpoint, downloadCheckpoint, saveToIndexedDB, loadFromIndexedDB, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_CHECKPOINT_STEP, type CheckpointExtra, type LoadedCheckpoint } from './train/checkpoint.js';
 export { EncoderDecoder, VectorToSequence, type EncoderDecoderOptions, type VectorToSequenceOptions, type Seq2SeqDecodeOptions, type Seq2SeqSampleOptions } from './models/seq2seq.js';

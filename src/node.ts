@@ -15,5 +15,7 @@ import { setGpuProvider } from './runtime.js';
 
 export * from './index.js';
 export { saveFile, loadFile, saveSafetensors, loadSafetensors } from './io/checkpoint-node.js';
+// CSV through papaparse (CommonJS: bundled for Node only, it would bring node:module into browser bundles).
+export { readCsvColumn } from './train/csv.js';
 
 setGpuProvider(dawnGpu);

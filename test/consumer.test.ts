@@ -173,11 +173,14 @@ describe('the packed package', () => {
       const js = r.outputFiles[0]!.text;
       expect(js).not.toMatch(/node:fs|"webgpu"|WgslParser/);
       // The minimal app the README quotes sizes for: createRuntime + LSTM + Adam.
-      writeFileSync(join(webDir, 'minimal.js'), "import { createRuntime, LSTM, Adam } from 'webgpu-rnn';\nconst rt = await createRuntime();\nconst l = new LSTM(rt, { inputSize: 8, hiddenSize: 16 });\nnew Adam(rt, l.params, l.gradients);\n");
+      writeFileSync(join(webDir, 'minimal.js'), "import { createRuntime, LSTM, Adam } from 'webgpu-rnn';\nconst rt = await createRuntime();\nconst l = new LSTM(rt, { inputSize: 8, hiddenSize: 16 });\nnew Adam(l.parameters());\n");
       const m = await build({ absWorkingDir: webDir, entryPoints: ['minimal.js'], bundle: true, platform: 'browser', format: 'esm', minify: true, write: false, logLevel: 'silent' });
       const bytes = m.outputFiles[0]!.contents;
       console.log(`createRuntime + LSTM + Adam, esbuild --minify: ${(bytes.length / 1000).toFixed(1)} kB, ${(gzipSync(bytes).length / 1000).toFixed(1)} kB gzipped`);
-      expect(bytes.length).toBeLessThan(150_000); // 456 kB before wgsl_reflect went lazy and the shaders and cache were compacted
+      // 456 kB before wgsl_reflect went lazy and the shaders and cache were compacted; 142.7 kB then,
+      // 156.5 kB with the Module contract and the grouped optimizer (its state dict, checks). Every shader
+      // still ships (kernels name theirs by string): tree-shaking them is the next saving (~40 kB).
+      expect(bytes.length).toBeLessThan(160_000);
       mkdirSync(join(webDir, 'esbuild'), { recursive: true });
       writeFileSync(join(webDir, 'esbuild/app.js'), js);
     });

@@ -17,13 +17,14 @@ import {
   SequenceToSequence,
   Trainer,
   createRuntime,
-  readCsvColumn,
+
   textData,
   warmupCosine,
   type Runtime,
   type TrainData,
 } from '../src/index.js';
 import { adamRefState, adamRefStep } from './reference/optim.js';
+import { readCsvColumn } from '../src/train/csv.js';
 
 let rt: Runtime;
 beforeAll(async () => {
