@@ -9,8 +9,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { GRU, LSTM, RNN, createRuntime, type Recurrent, type Runtime, type Tensor } from '../src/index.js';
-import { expectClose, freshSeed } from './suite/check.js';
+import { Adam, CrossEntropyLoss, GRU, LSTM, RNN, SequenceToSequence, createRuntime, type Recurrent, type Runtime, type Tensor } from '../src/index.js';
+import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { encodeSafetensors } from '../src/io/safetensors.js';
+import { expectClose, freshSeed, rng } from './suite/check.js';
 import { describeTorch, maxDiff, python, readTensors, tempDir } from './torch/harness.js';
 
 let rt: Runtime;
@@ -30,7 +32,7 @@ afterAll(() => {
 /** Compares and records max |diff| (absolute, and relative to max |torch|). */
 function close(what: string, ours: ArrayLike<number>, theirs: ArrayLike<number>, tol: { atol: number; rtol: number }): void {
   const d = maxDiff(ours, theirs);
-  const key = what.split(' ')[0]!;
+  const key = what.split(' ').slice(0, what.includes('->') ? 2 : 1).join(' ');
   const r = report.get(key) ?? { abs: 0, rel: 0, n: 0 };
   report.set(key, { abs: Math.max(r.abs, d.abs), rel: Math.max(r.rel, d.rel), n: r.n + 1 });
   expect(d.ref, `${what}: torch's values are all zero (nothing to compare)`).toBeGreaterThan(0);
@@ -116,4 +118,118 @@ describeTorch('PyTorch: nn.RNN / nn.LSTM / nn.GRU state dicts give torch\'s outp
       layer.destroy();
     });
   }
+});
+
+// ------------------------------------------------------------------ whole models
+
+type Arch = 'lstm' | 'gru' | 'rnn';
+interface ModelCase {
+  name: string;
+  arch: Arch;
+  V: number;
+  E: number;
+  H: number;
+  L: number;
+}
+const [MT, MB] = [6, 3];
+
+/*
+ * Tolerance of the logits: the same float32-vs-float64 argument as the
+ * layers', through an embedding lookup (exact), the recurrent layers and a
+ * Linear head (a sum over H). Measured on SwiftShader: max |diff| <= 2e-7
+ * with logits of O(1); 3e-6 + 3e-5|ref| as there.
+ */
+const LOGIT_TOL = { atol: 3e-6, rtol: 3e-5 };
+
+function makeModel(c: Omit<ModelCase, 'name'>, s: number): SequenceToSequence {
+  return new SequenceToSequence(rt, { input: 'embedding', inputSize: c.V, embeddingDim: c.E, cell: c.arch, hiddenSize: c.H, numLayers: c.L, outputSize: c.V, seed: s });
+}
+
+/** Random token ids [T, B] as the models take them (floats holding integers). */
+function randomIds(r: () => number, V: number): Float32Array {
+  return Float32Array.from({ length: MT * MB }, () => Math.floor(r() * V));
+}
+
+async function logitsOf(model: SequenceToSequence, ids: Float32Array): Promise<Float32Array> {
+  const x = rt.tensor(ids, [MT, MB]);
+  let out!: Tensor;
+  rt.step(() => {
+    out = model.forward(x).logits;
+  });
+  const got = await out.read();
+  x.destroy();
+  return got;
+}
+
+describeTorch('PyTorch: checkpoints written here load into torch modules (strict) and give the same logits; torch state dicts load here', () => {
+  const dir = tempDir('torch-models');
+  const cases: ModelCase[] = [
+    { name: 'lstm_l2', arch: 'lstm', V: 11, E: 6, H: 10, L: 2 },
+    { name: 'gru_l1', arch: 'gru', V: 9, E: 5, H: 8, L: 1 },
+    { name: 'rnn_l2', arch: 'rnn', V: 7, E: 4, H: 6, L: 2 },
+  ];
+
+  it('saveCheckpoint (SequenceToSequence after 2 Adam steps) -> torch load_state_dict(strict=True): the same logits', async () => {
+    const r = rng(seed ^ 0x5eed);
+    const loss = new CrossEntropyLoss(rt);
+    const ours: Record<string, Float32Array> = {};
+    const jobs = [];
+    for (const c of cases) {
+      const model = makeModel(c, (seed + c.V) >>> 0);
+      const opts = Object.values(model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: 0.05 }));
+      const x = rt.zeros([MT, MB]);
+      const y = rt.zeros([MT * MB]);
+      for (let step = 0; step < 2; step++) {
+        // Trained, so the file holds moved parameters and optimizer state, not an initialisation.
+        x.write(randomIds(r, c.V));
+        y.write(randomIds(r, c.V));
+        rt.step(() => {
+          model.zeroGrad();
+          const { logits } = model.forward(x);
+          const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
+          model.backward(l.grad.reshape([MT, MB, c.V]));
+          for (const o of opts) o.step();
+        });
+      }
+      const ckpt = join(dir, `${c.name}.safetensors`);
+      writeFileSync(ckpt, await saveCheckpoint(model, opts, { step: 2 }));
+      const ids = randomIds(r, c.V);
+      ours[c.name] = await logitsOf(model, ids);
+      const inputs = join(dir, `${c.name}.ids.safetensors`);
+      writeFileSync(inputs, encodeSafetensors({ ids: { dtype: 'F32', shape: [MT, MB], data: ids } }));
+      jobs.push({ checkpoint: ckpt, arch: c.arch, inputs, out: join(dir, `${c.name}.torch.safetensors`) });
+      for (const t of [x, y]) t.destroy();
+      model.destroy();
+    }
+    loss.destroy();
+    writeFileSync(join(dir, 'jobs.json'), JSON.stringify(jobs));
+    const done = JSON.parse(python('test/torch/models.py', ['logits', join(dir, 'jobs.json')])) as { loaded: string[]; dropped: string[] }[];
+    for (const [i, c] of cases.entries()) {
+      // What torch took: exactly the model's parameters; what it left: optimizer state and RNG counters.
+      expect(done[i]!.loaded).toContain('rnn.weight_hh_l0');
+      expect(done[i]!.loaded.filter((k) => !/^(embedding|rnn|head)\./.test(k))).toEqual([]);
+      expect(done[i]!.dropped.length).toBeGreaterThan(0);
+      expect(done[i]!.dropped.every((k) => k.startsWith('optimizer.') || k.startsWith('rng.'))).toBe(true);
+      const theirs = readTensors(jobs[i]!.out).f64.logits!;
+      close(`checkpoint->torch ${c.name} logits`, ours[c.name]!, theirs, LOGIT_TOL);
+    }
+  });
+
+  it('a torch-initialised model\'s state dict (written by Python) loads into SequenceToSequence and gives torch\'s logits', async () => {
+    for (const c of cases) {
+      const out = join(dir, `${c.name}.from-torch.safetensors`);
+      writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...c, T: MT, B: MB, seed: (seed + 31 * c.V) % 2 ** 31, out }));
+      python('test/torch/models.py', ['export', join(dir, 'spec.json')]);
+      const f = readTensors(out);
+      const model = makeModel(c, 1);
+      const sd = Object.fromEntries(Object.entries(f.t).filter(([k]) => k !== 'ids' && k !== 'logits'));
+      model.loadStateDict(sd);
+      // Loaded as given: our state dict is torch's, value for value.
+      const back = await model.stateDict();
+      expect(Object.keys(back).sort()).toEqual(Object.keys(sd).sort());
+      for (const [k, v] of Object.entries(sd)) expect(Array.from(back[k]!), k).toEqual(Array.from(v));
+      close(`torch->ours ${c.name} logits`, await logitsOf(model, f.t.ids!), f.f64.logits!, LOGIT_TOL);
+      model.destroy();
+    }
+  });
 });

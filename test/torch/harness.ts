@@ -4,12 +4,11 @@
  * skipped with the reason printed, except in CI (CI=true), where they fail.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, toFloat32 } from '../../src/io/safetensors.js';
-import { readFileSync } from 'node:fs';
 
 export const PYTHON = process.env.WEBGPU_RNN_PYTHON ?? '/usr/bin/python3';
 export const root = join(import.meta.dirname, '..', '..');
