@@ -60,7 +60,7 @@ def metadata_for(model, vocab):
         "charmodel.arch": model.arch,
         "charmodel.hidden": str(model.rnn.hidden_size),
         "charmodel.layers": str(model.rnn.num_layers),
-        "charmodel.vocab": json.dumps(vocab, ensure_ascii=False),
+        "charmodel.vocab": json.dumps(vocab, ensure_ascii=False, separators=(",", ":")),  # as JSON.stringify
         "charmodel.embedding": str(model.embedding.embedding_dim),
     }
 
