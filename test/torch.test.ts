@@ -215,6 +215,69 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
     }
   });
 
+  it('the way back: a checkpoint continues training in torch (as ddp_train.py --init loads it): one more Adam step gives our next parameters', async () => {
+    const c = { arch: 'lstm' as const, V: 9, E: 5, H: 8, L: 2 };
+    const r = rng(seed ^ 0xc0de);
+    const model = makeModel(c, (seed + 5) >>> 0);
+    const m = model.modules;
+    // One Adam per module, with their own hyperparameters: the file's param groups.
+    const opts = [
+      new Adam(rt, m.embedding!.params, m.embedding!.gradients, { lr: 0.02 }),
+      new Adam(rt, m.rnn!.params, m.rnn!.gradients, { lr: 0.01, weightDecay: 1e-3 }),
+      new Adam(rt, m.head!.params, m.head!.gradients, { lr: 0.05, betas: [0.8, 0.99] }),
+    ];
+    const loss = new CrossEntropyLoss(rt);
+    const x = rt.zeros([MT, MB]);
+    const y = rt.zeros([MT * MB]);
+    let lossT!: Tensor;
+    const step = () =>
+      rt.step(() => {
+        model.zeroGrad();
+        const { logits } = model.forward(x);
+        const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
+        lossT = l.loss;
+        model.backward(l.grad.reshape([MT, MB, c.V]));
+        for (const o of opts) o.step();
+      });
+    for (let i = 0; i < 3; i++) {
+      x.write(randomIds(r, c.V));
+      y.write(randomIds(r, c.V));
+      step();
+    }
+    const ckpt = join(dir, 'continue.safetensors');
+    writeFileSync(ckpt, await saveCheckpoint(model, opts, { step: 3 }));
+    // The fourth step, here and in torch, on the same batch.
+    const [xs, ys] = [randomIds(r, c.V), randomIds(r, c.V)];
+    x.write(xs);
+    y.write(ys);
+    step();
+    const ourLoss = (await lossT.read())[0]!;
+    const ours = await model.stateDict();
+    const batch = join(dir, 'continue.batch.safetensors');
+    writeFileSync(batch, encodeSafetensors({ x: { dtype: 'F32', shape: [MT, MB], data: xs }, y: { dtype: 'F32', shape: [MT * MB], data: ys } }));
+    const out = join(dir, 'continue.torch.safetensors');
+    writeFileSync(join(dir, 'continue.json'), JSON.stringify({ checkpoint: ckpt, batch, out }));
+    const got = JSON.parse(python('test/torch/models.py', ['continue', join(dir, 'continue.json')])) as { step: number; resumed: string[]; groups: { lr: number; betas: number[]; weight_decay: number }[] };
+    expect(got.step).toBe(3);
+    expect(got.resumed.sort()).toEqual(Object.keys(ours).sort()); // every parameter's moments
+    expect(got.groups.map((g) => [g.lr, g.betas, g.weight_decay])).toEqual([[0.02, [0.9, 0.999], 0], [0.01, [0.9, 0.999], 0.001], [0.05, [0.8, 0.99], 0]]);
+    const f = readTensors(out);
+    close('continue->torch loss', [ourLoss], f.f64.loss!, LOGIT_TOL);
+    /*
+     * The step moves each parameter by about lr * m / sqrt(v) (up to 0.05 here);
+     * its float32 error is that of the gradients (~1e-7 relative), so the new
+     * parameters agree as the logits do. A missing moment or a wrong step count
+     * (bias correction) moves them by ~1e-3.
+     */
+    for (const [k, v] of Object.entries(ours)) close(`continue->torch parameters ${k}`, v, f.f64[k]!, LOGIT_TOL);
+    const before = readTensors(ckpt).t;
+    const moved = maxDiff(ours['head.weight']!, before['head.weight']!);
+    expect(moved.abs).toBeGreaterThan(1e-3); // the step did move them
+    for (const t of [x, y]) t.destroy();
+    loss.destroy();
+    model.destroy();
+  });
+
   it('a torch-initialised model\'s state dict (written by Python) loads into SequenceToSequence and gives torch\'s logits', async () => {
     for (const c of cases) {
       const out = join(dir, `${c.name}.from-torch.safetensors`);

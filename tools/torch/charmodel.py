@@ -65,9 +65,25 @@ def metadata_for(model, vocab):
     }
 
 
+def arch_of(meta):
+    """The cell of a library checkpoint: the CLI's `charmodel.arch`, else the class of its `rnn` module
+    in `architecture` (saveCheckpoint's metadata; an RNN is taken as tanh: the file does not say)."""
+    if "charmodel.arch" in meta:
+        return meta["charmodel.arch"]
+    cls = json.loads(meta.get("architecture", "{}")).get("rnn")
+    arch = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}.get(cls)
+    if arch is None:
+        raise ValueError(f"no charmodel.arch and no rnn module in the architecture metadata ({cls!r}): "
+                         "not a webgpu-rnn SequenceToSequence checkpoint")
+    return arch
+
+
 def load_library_checkpoint(path):
-    """(model, tensors, metadata) from a checkpoint written by `webgpu-rnn train --out` (or one with its metadata)."""
+    """(model, tensors, metadata) from a checkpoint of a SequenceToSequence with an embedding
+    (saveCheckpoint, `webgpu-rnn train --out`, a demo page's download)."""
     tensors, meta = safetensors_io.load(path)
-    if "charmodel.arch" not in meta:
-        raise ValueError(f"{path}: no charmodel.arch in the metadata (not a webgpu-rnn character model)")
-    return from_state_dict(model_tensors(tensors), meta["charmodel.arch"]), tensors, meta
+    try:
+        arch = arch_of(meta)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return from_state_dict(model_tensors(tensors), arch), tensors, meta

@@ -47,7 +47,7 @@ def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=DEFAULT_DATA, help="UTF-8 text (default: the built-in sonnets)")
     p.add_argument("--init", help="continue from a webgpu-rnn checkpoint (parameters, Adam state, step)")
-    p.add_argument("--arch", choices=["lstm", "gru", "rnn"], default="lstm")
+    p.add_argument("--arch", choices=["lstm", "gru", "rnn"], default="lstm", help="cell (with --init: the checkpoint's; so are the sizes)")
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--embedding", type=int, help="embedding width (default min(64, hidden), as the CLI)")
@@ -71,9 +71,7 @@ def parse(argv=None):
 def load_init(path):
     """The model, its vocabulary, Adam's state per parameter name, the step and the hyperparameters of a library checkpoint."""
     model, tensors, meta = charmodel.load_library_checkpoint(path)
-    vocab = json.loads(meta.get("charmodel.vocab", "[]"))
-    if not vocab:
-        raise SystemExit(f"{path}: a time-series model; this script trains text models")
+    vocab = json.loads(meta.get("charmodel.vocab", "[]"))  # [] when the file has no vocabulary
     adam, hyper = {}, {}
     for i in range(int(meta.get("optimizers", "0"))):
         if meta.get(f"optimizer.{i}.kind") not in ("Adam", "AdamW"):
@@ -91,6 +89,23 @@ def load_init(path):
     return model, vocab, adam, hyper, int(meta.get("step", "0"))
 
 
+def make_optimizer(model, adam, hyper, lr=None):
+    """torch.optim.Adam over the model, with a library checkpoint's state (from load_init) where given:
+    one param group per set of hyperparameters (the library keeps one optimizer per module), each
+    parameter's exp_avg, exp_avg_sq and step. `lr` overrides every group's learning rate."""
+    groups = {}
+    for n, p in model.named_parameters():
+        h = dict(hyper.get(n, {"lr": 3e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0}))
+        if lr is not None:
+            h["lr"] = lr
+        groups.setdefault(json.dumps(h, sort_keys=True), {"params": [], **h})["params"].append(p)
+    opt = torch.optim.Adam(list(groups.values()))
+    for n, p in model.named_parameters():
+        if n in adam:
+            opt.state[p] = {k: v.to(p.dtype) if k != "step" else v.clone() for k, v in adam[n].items()}
+    return opt
+
+
 def worker(rank, a, port, text_ids, vocab, result_path):
     torch.set_num_threads(a.threads)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=a.world_size,
@@ -104,19 +119,8 @@ def worker(rank, a, port, text_ids, vocab, result_path):
         E = a.embedding or min(64, a.hidden)
         model = charmodel.CharModel(a.arch, len(vocab), E, a.hidden, a.layers)
     ddp = DDP(model)
+    opt = make_optimizer(model, adam, hyper, a.lr)
     named = list(model.named_parameters())
-    # One Adam; one param group per set of hyperparameters (a library checkpoint has one optimizer per module).
-    groups = {}
-    for n, p in named:
-        h = dict(hyper.get(n, {"lr": 3e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0}))
-        if a.lr is not None:
-            h["lr"] = a.lr
-        key = json.dumps(h, sort_keys=True)
-        groups.setdefault(key, {"params": [], **h})["params"].append(p)
-    opt = torch.optim.Adam(list(groups.values()))
-    for n, p in named:
-        if n in adam:
-            opt.state[p] = {k: v.clone() for k, v in adam[n].items()}
     resumed = sum(1 for n, _ in named if n in adam)
 
     g = torch.Generator().manual_seed(a.seed * 1000 + rank + 7919 * start)  # each rank its own batches
@@ -170,6 +174,8 @@ def main(argv=None):
         text = f.read()
     if a.init:
         vocab = load_init(a.init)[1]
+        if not vocab:
+            raise SystemExit(f"--init {a.init}: no charmodel.vocab in the metadata (save it with the vocabulary, as train --out does)")
         missing = sorted(set(text) - set(vocab))
         if missing:
             raise SystemExit(f"--data has characters the checkpoint's vocabulary lacks: {''.join(missing)!r}")
