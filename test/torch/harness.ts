@@ -34,7 +34,7 @@ export function describeTorch(name: string, body: () => void): void {
     return;
   }
   describe(name, () => {
-    it('PyTorch is importable from /usr/bin/python3', () => {
+    it(`PyTorch is importable from ${PYTHON}`, () => {
       expect(torch.ok, `${torch.reason}: CI needs Debian's python3-torch (.ci/run installs it)`).toBe(true);
     });
     body();

@@ -74,7 +74,11 @@ def load_init(path):
     vocab = json.loads(meta.get("charmodel.vocab", "[]"))  # [] when the file has no vocabulary
     adam, hyper = {}, {}
     for i in range(int(meta.get("optimizers", "0"))):
-        if meta.get(f"optimizer.{i}.kind") not in ("Adam", "AdamW"):
+        kind = meta.get(f"optimizer.{i}.kind")
+        if kind != "Adam" or meta.get(f"optimizer.{i}.amsgrad") == "true" or meta.get(f"optimizer.{i}.maximize") == "true":
+            # AdamW's decay is decoupled (torch.optim.Adam's is L2); SGD, AMSGrad, maximize: not mapped.
+            print(f"{path}: optimizer {i} ({kind} on {meta.get(f'optimizer.{i}.module')}): its state is not carried over; "
+                  "those parameters start a fresh Adam", file=sys.stderr)
             continue
         module = meta.get(f"optimizer.{i}.module")
         step = tensors.get(f"optimizer.{i}.step")
