@@ -2,9 +2,11 @@
  * Real PyTorch as the reference: torch-initialised nn.RNN / nn.LSTM / nn.GRU
  * state dicts load into our layers and give torch's outputs, final states and
  * gradients; checkpoints written here load into torch modules
- * (load_state_dict(strict=True)) and give the same logits, and torch's state
- * dicts load here. The Python side is test/torch/*.py and tools/torch/*.py;
- * files travel as safetensors in a temp dir.
+ * (load_state_dict(strict=True)) and give the same logits, continue training
+ * there with their Adam state to the parameters our next step gives, and
+ * torch's state dicts load here. The Python side is test/torch/*.py and
+ * tools/torch/*.py; files travel as safetensors in a temp dir. The CLI and
+ * DistributedDataParallel: test/torch-cli.test.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
