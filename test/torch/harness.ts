@@ -1,8 +1,8 @@
 /**
  * Running PyTorch from the tests: Debian's python3-torch for /usr/bin/python3
  * (another python3 may come first on PATH; WEBGPU_RNN_PYTHON names another).
- * Without it the torch tests are
- * skipped with the reason printed, except in CI (CI=true), where they fail.
+ * Without it the torch tests are skipped with the reason printed, except in
+ * CI (CI=true), where they fail.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
