@@ -51,6 +51,8 @@ interface LayerCase {
   B: number;
   bidirectional: boolean;
   batch_first: boolean;
+  /** Valid steps per batch row (our `lengths`; torch's pack_padded_sequence). */
+  lengths?: number[];
 }
 
 const layerCases: LayerCase[] = [
@@ -60,6 +62,8 @@ const layerCases: LayerCase[] = [
   { name: 'lstm_l1_h33', cell: 'lstm', I: 9, H: 33, L: 1, T: 7, B: 2, bidirectional: false, batch_first: false },
   { name: 'gru_l2_bi', cell: 'gru', I: 6, H: 5, L: 2, T: 5, B: 2, bidirectional: true, batch_first: false },
   { name: 'gru_l3', cell: 'gru', I: 3, H: 12, L: 3, T: 4, B: 4, bidirectional: false, batch_first: false },
+  { name: 'lstm_l2_bi_lengths', cell: 'lstm', I: 4, H: 6, L: 2, T: 6, B: 3, bidirectional: true, batch_first: false, lengths: [6, 2, 4] },
+  { name: 'gru_bi_batch_first_lengths', cell: 'gru', I: 5, H: 7, L: 1, T: 5, B: 4, bidirectional: true, batch_first: true, lengths: [3, 5, 1, 4] },
 ];
 
 function makeLayer(c: LayerCase): Recurrent {
@@ -104,7 +108,7 @@ describeTorch('PyTorch: nn.RNN / nn.LSTM / nn.GRU state dicts give torch\'s outp
       let back!: ReturnType<Recurrent['backward']>;
       rt.step(() => {
         layer.zeroGrad();
-        res = layer.forward(x!, lstm ? { h0, c0 } : { h0 });
+        res = layer.forward(x!, { h0, ...(lstm ? { c0 } : {}), ...(c.lengths ? { lengths: c.lengths } : {}) });
         back = layer.backward(dout!, lstm ? { dh, dc } : { dh });
       });
       close(`${c.name} output`, await res.output.read(), f.f64.out!, LAYER_TOL);

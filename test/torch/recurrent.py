@@ -3,7 +3,9 @@ outputs, final states and gradients in float64.
 
 usage: recurrent.py cases.json out_dir
 cases.json: [{"name", "cell": "rnn_tanh"|"rnn_relu"|"lstm"|"gru", "I", "H", "L", "T", "B",
-              "bidirectional", "batch_first", "seed"}]
+              "bidirectional", "batch_first", "seed", "lengths"?}]
+  lengths: valid steps per batch row, run through pack_padded_sequence / pad_packed_sequence
+  (outputs past a row's end are zeros there, so their upstream gradient reaches nothing).
 Writes out_dir/<name>.safetensors:
   param.<name>  F32  the state dict as torch initialised it (float32, as the library holds it)
   x, h0, c0, dout, dh, dc  F32  inputs and upstream gradients (random, seeded)
@@ -52,13 +54,20 @@ def run(c, out_dir):
     m = m.double()
     xd = x.double().requires_grad_()
     h0d = h0.double().requires_grad_()
+    lengths = c.get("lengths")
+    inp = xd
+    if lengths:
+        inp = torch.nn.utils.rnn.pack_padded_sequence(xd, torch.tensor(lengths), batch_first=c["batch_first"], enforce_sorted=False)
     if lstm:
         c0d = c0.double().requires_grad_()
-        out, (hn, cn) = m(xd, (h0d, c0d))
-        loss = (out * dout.double()).sum() + (hn * dh.double()).sum() + (cn * dc.double()).sum()
+        out, (hn, cn) = m(inp, (h0d, c0d))
     else:
-        out, hn = m(xd, h0d)
-        loss = (out * dout.double()).sum() + (hn * dh.double()).sum()
+        out, hn = m(inp, h0d)
+    if lengths:
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=c["batch_first"], total_length=T)
+    loss = (out * dout.double()).sum() + (hn * dh.double()).sum()
+    if lstm:
+        loss = loss + (cn * dc.double()).sum()
     loss.backward()
 
     t = {f"param.{k}": v for k, v in params.items()}
