@@ -182,7 +182,7 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
     const jobs = [];
     for (const c of cases) {
       const model = makeModel(c, (seed + c.V) >>> 0);
-      const opts = Object.values(model.modules).map((m) => new Adam(rt, m.params, m.gradients, { lr: 0.05 }));
+      const opt = new Adam(model.parameters(), { lr: 0.05 });
       const x = rt.zeros([MT, MB]);
       const y = rt.zeros([MT * MB]);
       for (let step = 0; step < 2; step++) {
@@ -194,11 +194,12 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
           const { logits } = model.forward(x);
           const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
           model.backward(l.grad.reshape([MT, MB, c.V]));
-          for (const o of opts) o.step();
+          opt.step();
         });
       }
       const ckpt = join(dir, `${c.name}.safetensors`);
-      writeFileSync(ckpt, await saveCheckpoint(model, opts, { step: 2 }));
+      writeFileSync(ckpt, await saveCheckpoint(model, opt, { step: 2 }));
+      opt.destroy();
       const ids = randomIds(r, c.V);
       ours[c.name] = await logitsOf(model, ids);
       const inputs = join(dir, `${c.name}.ids.safetensors`);
@@ -225,13 +226,13 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
     const c = { arch: 'lstm' as const, V: 9, E: 5, H: 8, L: 2 };
     const r = rng(seed ^ 0xc0de);
     const model = makeModel(c, (seed + 5) >>> 0);
-    const m = model.modules;
-    // One Adam per module, with their own hyperparameters: the file's param groups.
-    const opts = [
-      new Adam(rt, m.embedding!.params, m.embedding!.gradients, { lr: 0.02 }),
-      new Adam(rt, m.rnn!.params, m.rnn!.gradients, { lr: 0.01, weightDecay: 1e-3 }),
-      new Adam(rt, m.head!.params, m.head!.gradients, { lr: 0.05, betas: [0.8, 0.99] }),
-    ];
+    const of = (prefix: string) => model.parameters().filter((p) => p.name.startsWith(`${prefix}.`));
+    // One Adam, a param group per module with its own hyperparameters: the file's param groups.
+    const opt = new Adam([
+      { params: of('embedding'), lr: 0.02 },
+      { params: of('rnn'), lr: 0.01, weightDecay: 1e-3 },
+      { params: of('head'), lr: 0.05, betas: [0.8, 0.99] },
+    ]);
     const loss = new CrossEntropyLoss(rt);
     const x = rt.zeros([MT, MB]);
     const y = rt.zeros([MT * MB]);
@@ -243,7 +244,7 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
         const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
         lossT = l.loss;
         model.backward(l.grad.reshape([MT, MB, c.V]));
-        for (const o of opts) o.step();
+        opt.step();
       });
     for (let i = 0; i < 3; i++) {
       x.write(randomIds(r, c.V));
@@ -251,7 +252,7 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
       step();
     }
     const ckpt = join(dir, 'continue.safetensors');
-    writeFileSync(ckpt, await saveCheckpoint(model, opts, { step: 3 }));
+    writeFileSync(ckpt, await saveCheckpoint(model, opt, { step: 3 }));
     // The fourth step, here and in torch, on the same batch.
     const [xs, ys] = [randomIds(r, c.V), randomIds(r, c.V)];
     x.write(xs);

@@ -73,23 +73,22 @@ def load_init(path):
     model, tensors, meta = charmodel.load_library_checkpoint(path)
     vocab = json.loads(meta.get("charmodel.vocab", "[]"))  # [] when the file has no vocabulary
     adam, hyper = {}, {}
-    for i in range(int(meta.get("optimizers", "0"))):
-        kind = meta.get(f"optimizer.{i}.kind")
-        if kind != "Adam" or meta.get(f"optimizer.{i}.amsgrad") == "true" or meta.get(f"optimizer.{i}.maximize") == "true":
+    # The optimizer's state in PyTorch's layout: metadata "optimizer" = {kind, param_groups} (each group's
+    # params are indices, param_names their names), tensors optimizer.state.{i}.{exp_avg, exp_avg_sq, step}.
+    opt = json.loads(meta["optimizer"]) if "optimizer" in meta else {"kind": None, "param_groups": []}
+    for g in opt["param_groups"]:
+        if opt["kind"] != "Adam" or g.get("amsgrad") or g.get("maximize"):
             # AdamW's decay is decoupled (torch.optim.Adam's is L2); SGD, AMSGrad, maximize: not mapped.
-            print(f"{path}: optimizer {i} ({kind} on {meta.get(f'optimizer.{i}.module')}): its state is not carried over; "
-                  "those parameters start a fresh Adam", file=sys.stderr)
+            print(f"{path}: a {opt['kind']} param group: its state is not carried over; those parameters start a fresh Adam",
+                  file=sys.stderr)
             continue
-        module = meta.get(f"optimizer.{i}.module")
-        step = tensors.get(f"optimizer.{i}.step")
-        for k in tensors:
-            pre = f"optimizer.{i}.exp_avg."
-            if k.startswith(pre):
-                name = f"{module}.{k[len(pre):]}"
-                adam[name] = {"step": step.reshape(()).clone(), "exp_avg": tensors[k].clone(),
-                              "exp_avg_sq": tensors[f"optimizer.{i}.exp_avg_sq.{k[len(pre):]}"].clone()}
-                hyper[name] = {"lr": float(meta[f"optimizer.{i}.lr"]), "betas": tuple(json.loads(meta[f"optimizer.{i}.betas"])),
-                               "eps": float(meta[f"optimizer.{i}.eps"]), "weight_decay": float(meta[f"optimizer.{i}.weight_decay"])}
+        for i, name in zip(g["params"], g["param_names"]):
+            pre = f"optimizer.state.{i}."
+            if pre + "exp_avg" not in tensors:
+                continue
+            adam[name] = {"step": tensors[pre + "step"].reshape(()).clone(), "exp_avg": tensors[pre + "exp_avg"].clone(),
+                          "exp_avg_sq": tensors[pre + "exp_avg_sq"].clone()}
+            hyper[name] = {"lr": float(g["lr"]), "betas": tuple(g["betas"]), "eps": float(g["eps"]), "weight_decay": float(g["weight_decay"])}
     return model, vocab, adam, hyper, int(meta.get("step", "0"))
 
 
