@@ -66,6 +66,16 @@ const H_STEP = 0;
 const H_BC1 = 3;
 const H_BC2 = 4;
 
+/**
+ * Largest `step` a checkpoint may hold: 2^31 - 1. A step counts training
+ * steps; at 10,000 steps a second 2^31 is 2.5 days of nonstop training, far past
+ * any run this library does (the optimizers' own step counters stop at
+ * 2^24, where f32 bias corrections stop being exact). Larger values come from
+ * corrupt or crafted files, and a resumed run replays its data stream up to
+ * `step` (the CLI draws step * batch numbers), so they would hang it.
+ */
+export const MAX_CHECKPOINT_STEP = 2 ** 31 - 1;
+
 const RESERVED = new Set(['format', 'format_version', 'step', 'rng', 'architecture', 'optimizers']);
 const isReserved = (k: string): boolean => RESERVED.has(k) || k.startsWith('optimizer.') || k.startsWith('rng.');
 
@@ -181,6 +191,7 @@ export async function saveCheckpoint(
   if (!extra || typeof extra !== 'object') fail('saveCheckpoint: extra { step } is required');
   const { step, rng, metadata: user = {} } = extra;
   if (!Number.isSafeInteger(step) || step < 0) fail(`saveCheckpoint: step must be an integer >= 0, got ${String(step)}`);
+  if (step > MAX_CHECKPOINT_STEP) fail(`saveCheckpoint: step ${step} exceeds MAX_CHECKPOINT_STEP (2^31 - 1)`);
 
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
@@ -237,6 +248,15 @@ export async function saveCheckpoint(
   return encodeSafetensors(tensors, metadata);
 }
 
+/** A metadata value, quoted and cut to 60 characters, for error messages. */
+const show = (v: unknown): string => {
+  const q = JSON.stringify(v) ?? String(v);
+  return q.length > 60 ? `${q.slice(0, 57)}..." (${typeof v === 'string' ? v.length : q.length} characters)` : q;
+};
+
+/** A string cut to 60 characters, for error messages. */
+const cut = (v: string): string => (v.length > 60 ? `${v.slice(0, 57)}... (${v.length} characters)` : v);
+
 const describeT = (t: { dtype: string; shape: readonly number[] }): string => `${t.dtype} ${fmtShape(t.shape)}`;
 
 function parseNumber(meta: Record<string, string>, key: string, problems: string[]): number | undefined {
@@ -244,7 +264,7 @@ function parseNumber(meta: Record<string, string>, key: string, problems: string
   if (s === undefined) return undefined;
   const v = s.trim() === '' ? NaN : Number(s);
   if (!Number.isFinite(v)) {
-    problems.push(`metadata "${key}" is ${JSON.stringify(s)}, not a number`);
+    problems.push(`metadata "${key}" is ${show(s)}, not a number`);
     return undefined;
   }
   return v;
@@ -277,12 +297,16 @@ export async function loadCheckpoint(
     fail(
       meta.format === undefined
         ? `not a webgpu-rnn checkpoint (no "format" metadata; a plain state dict loads with decodeSafetensors + model.loadStateDict)`
-        : `not a webgpu-rnn checkpoint (format "${meta.format}", expected "${CHECKPOINT_FORMAT}")`,
+        : `not a webgpu-rnn checkpoint (format ${show(meta.format)}, expected "${CHECKPOINT_FORMAT}")`,
     );
   }
   const version = Number(meta.format_version);
   if (!Number.isInteger(version) || version < 1 || version > CHECKPOINT_VERSION) {
-    fail(`format_version "${meta.format_version}" is not supported (this library reads 1 to ${CHECKPOINT_VERSION})`);
+    fail(
+      meta.format_version === undefined
+        ? `metadata "format_version" is missing (this library reads 1 to ${CHECKPOINT_VERSION})`
+        : `format_version ${show(meta.format_version)} is not supported (this library reads 1 to ${CHECKPOINT_VERSION})`,
+    );
   }
 
   const problems: string[] = [];
@@ -293,10 +317,10 @@ export async function loadCheckpoint(
   for (const [i, { o, module }] of layout.opts.entries()) {
     if (savedOpts !== undefined && i >= savedOpts) continue;
     const kind = meta[`optimizer.${i}.kind`];
-    if (kind !== undefined && kind !== optimizerKind(o)) problems.push(`optimizer ${i}: the file holds ${kind} state, optimizers[${i}] is ${optimizerKind(o)}`);
+    if (kind !== undefined && kind !== optimizerKind(o)) problems.push(`optimizer ${i}: the file holds ${cut(kind)} state, optimizers[${i}] is ${optimizerKind(o)} (metadata "optimizer.${i}.kind")`);
     const saved = meta[`optimizer.${i}.module`];
     if (saved !== undefined && module !== null && saved !== module) {
-      problems.push(`optimizer ${i}: in the file it updates module "${saved}", optimizers[${i}] updates "${module}" (same order as when saved?)`);
+      problems.push(`optimizer ${i}: in the file it updates module ${show(saved)}, optimizers[${i}] updates "${module}" (same order as when saved?)`);
     }
   }
   for (const [name, e] of layout.expected) {
@@ -307,24 +331,30 @@ export async function loadCheckpoint(
     }
   }
   for (const [name, t] of Object.entries(tensors)) {
-    if (!layout.expected.has(name)) problems.push(`unexpected tensor "${name}" (${describeT(t)})`);
+    if (!layout.expected.has(name)) problems.push(`unexpected tensor ${show(name)} (${describeT(t)})`);
   }
   if (problems.length) {
     const shown = problems.slice(0, 20).map((p) => `\n  - ${p}`).join('');
     const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
     const arch = JSON.stringify(layout.architecture);
-    const saved = meta.architecture !== undefined && meta.architecture !== arch ? `\nThe file was saved from ${meta.architecture}; this model is ${arch}.` : '';
+    const saved = meta.architecture !== undefined && meta.architecture !== arch ? `\nThe file was saved from ${cut(meta.architecture)}; this model is ${arch}.` : '';
     fail(`the file does not fit this model and these optimizers (another architecture?):${shown}${more}${saved}`);
   }
 
   // Scalars: all checked before anything is written, so a bad file changes nothing.
-  const step = parseNumber(meta, 'step', problems);
-  if (step === undefined ? meta.step === undefined : !Number.isSafeInteger(step) || step < 0) problems.push(`metadata "step" must be an integer >= 0, got ${JSON.stringify(meta.step)}`);
+  // Decimal digits only, as saveCheckpoint writes it: not "1e9", "0x10", "-0" or " 5".
+  const step = parseNumber(meta, 'step', problems); // a problem already if not a number
+  if (meta.step === undefined || (step !== undefined && !/^[0-9]{1,16}$/.test(meta.step))) {
+    problems.push(`metadata "step" must be an integer >= 0, got ${show(meta.step)}`);
+  } else if (step !== undefined && step > MAX_CHECKPOINT_STEP) {
+    problems.push(`metadata "step" ${show(meta.step)} exceeds MAX_CHECKPOINT_STEP (2^31 - 1): a resumed run would replay that many batches`);
+  }
   let rng: Record<string, number> | undefined;
   if (meta.rng !== undefined) {
     try {
       const r: unknown = JSON.parse(meta.rng);
-      if (!r || typeof r !== 'object' || Array.isArray(r) || !Object.values(r).every((v) => typeof v === 'number')) throw new Error('not an object of numbers');
+      if (!r || typeof r !== 'object' || Array.isArray(r)) throw new Error('not an object');
+      for (const [k, v] of Object.entries(r)) if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`"${k}" is ${show(v)}, not a finite number`);
       rng = r as Record<string, number>;
     } catch (e) {
       problems.push(`metadata "rng" is not a JSON object of numbers (${e instanceof Error ? e.message : String(e)})`);
@@ -339,7 +369,28 @@ export async function loadCheckpoint(
     const s = tensors[`optimizer.${i}.step`]!.data[0] as number;
     if (!Number.isInteger(s) || s < 0 || s > 2 ** 24) problems.push(`tensor "optimizer.${i}.step" must hold an integer in [0, 2^24], got ${s}`);
   }
-  const seeds = layout.rng.map(({ prefix }) => parseNumber(meta, `rng.${prefix}.dropout_seed`, problems));
+  const seeds = layout.rng.map(({ prefix }) => {
+    const key = `rng.${prefix}.dropout_seed`;
+    const s = meta[key];
+    if (s === undefined) return undefined;
+    const v = /^[0-9]{1,10}$/.test(s) ? Number(s) : NaN;
+    if (!(v < 2 ** 32)) problems.push(`metadata "${key}" must be an integer in [0, 2^32) in decimal digits, got ${show(s)}`);
+    return v;
+  });
+  for (const { prefix } of layout.rng) {
+    const c = tensors[`rng.${prefix}.dropout_counter`]!.data[0] as number;
+    if (!Number.isInteger(c) || c < 0 || c > 2 ** 24) problems.push(`tensor "rng.${prefix}.dropout_counter" must hold an integer in [0, 2^24], got ${c}`);
+  }
+  // Every value finite: NaN or infinite parameters or moments would poison training from the first step.
+  for (const name of layout.expected.keys()) {
+    const d = tensors[name]!.data as Float32Array;
+    for (let j = 0; j < d.length; j++) {
+      if (!Number.isFinite(d[j]!)) {
+        problems.push(`tensor "${name}"[${j}] is ${d[j]}; values must be finite`);
+        break;
+      }
+    }
+  }
   if (problems.length) fail(`invalid checkpoint:${problems.map((p) => `\n  - ${p}`).join('')}`);
 
   // Restore.
