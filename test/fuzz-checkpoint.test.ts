@@ -204,11 +204,12 @@ describe('checkpoint fuzzer', () => {
       const [kind, bytes] = mutate();
       let outcome: Outcome;
       let detail = '';
+      let decodeFault = '';
       const t0 = performance.now();
       try {
         decodeSafetensors(bytes);
       } catch (e) {
-        if (!clear(e)) [outcome, detail] = ['crash', `decode: ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`];
+        if (!clear(e)) decodeFault = `decodeSafetensors: ${e instanceof Error ? `${e.constructor.name}: ${e.message.slice(0, 300)}` : String(e)}`;
       }
       let accepted = false;
       try {
@@ -219,6 +220,7 @@ describe('checkpoint fuzzer', () => {
         outcome = clear(e) ? 'clean error' : e instanceof Error && e.constructor === Error ? 'unclear error' : 'crash';
         detail = e instanceof Error ? `${e.constructor.name}: ${e.message.slice(0, 300)}` : String(e);
       }
+      if (decodeFault) [outcome, detail] = ['crash', decodeFault];
       const ms = performance.now() - t0;
       slowest = Math.max(slowest, ms);
       if (ms > HANG_MS) outcome = 'hang';
