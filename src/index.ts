@@ -54,7 +54,7 @@ export { muLawEncode, muLawDecode } from './nn/mulaw.js';
 export { CrossEntropyLoss, MSELoss, type CrossEntropyOptions, type LossResult } from './train/loss.js';
 export { Linear, Embedding, Dropout, ReLU, Sequential, type Layer } from './nn/layers.js';
 export { SequenceToSequence, SequenceToVector, type SequenceModelOptions } from './models/sequence.js';
-export { encodeSafetensors, decodeSafetensors, toFloat32, type SafeTensor, type SafeDtype, type DecodeOptions } from './io/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, toFloat32, DEFAULT_MAX_HEADER_BYTES, type SafeTensor, type SafeDtype, type DecodeOptions } from './io/safetensors.js';
 export { Optimizer, ParamGroup, SGD, Adam, AdamW, clipGradNorm, clipGradValue, contiguousRuns, type SGDOptions, type AdamOptions, type ParamGroupSpec, type ParamsArg, type OptimizerStateDict } from './train/optim.js';
 export { Scheduler, stepLR, cosineAnnealing, linearLR, linearWarmup, constantLR, sequential, warmupCosine, type Schedule } from './train/schedule.js';
 export { fit, type FitOptions, type FitResult } from './train/fit.js';

@@ -73,7 +73,7 @@ describe('Dropout, ReLU, Sequential', () => {
     const r = rng(seed);
     const [N, I, Hd, O, p] = [9, 5, 7, 3, 0.3];
     const l0 = new Linear(rt, { inFeatures: I, outFeatures: Hd, seed });
-    const l3 = new Linear(rt, { inFeatures: Hd, outFeatures: O, seed: seed + 1 });
+    const l3 = new Linear(rt, { inFeatures: Hd, outFeatures: O, seed: (seed + 1) >>> 0 }); // seeds are u32
     const drop = new Dropout(rt, p, 1234);
     const net = new Sequential(l0, new ReLU(rt), drop, l3);
     const W0 = uniform(r, Hd * I), b0 = uniform(r, Hd), W3 = uniform(r, O * Hd), b3 = uniform(r, O);

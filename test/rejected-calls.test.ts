@@ -2,7 +2,7 @@
 // must leave the layer as it was: the next valid call works and gives the
 // same result as if the refused call had never happened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CrossEntropyLoss, Embedding, GRU, LSTM, Linear, MSELoss, WaveNet, createRuntime, type Runtime } from '../src/index.js';
+import { CrossEntropyLoss, Dropout, Embedding, GRU, LSTM, Linear, MSELoss, ReLU, WaveNet, createRuntime, type Runtime } from '../src/index.js';
 
 let rt: Runtime;
 let other: Runtime;
@@ -58,6 +58,27 @@ describe('a rejected call leaves the object usable', () => {
     expect(Array.from(await emb.forward(idx).read())).toEqual(Array.from(e));
     lin.destroy();
     emb.destroy();
+  });
+
+  it('Dropout and ReLU: a foreign input changes neither the dropout counter nor the saved input', async () => {
+    const drop = new Dropout(rt, 0.5, 9);
+    const relu = new ReLU(rt);
+    const x = rt.tensor(vals(8), [8], 'x');
+    const y = await drop.forward(x).read();
+    const counter = await drop.dropoutCounter.read();
+    drop.forward(x);
+    const y2 = await drop.backward(rt.tensor(vals(8, 5), [8])).read();
+    expect(() => drop.forward(other.tensor(vals(8), [8], 'foreign'))).toThrow('Dropout.forward: x (foreign) belongs to another runtime');
+    expect(Array.from(await drop.dropoutCounter.read())).toEqual([counter[0]! + 1]);
+    expect(Array.from(await drop.backward(rt.tensor(vals(8, 5), [8])).read())).toEqual(Array.from(y2));
+    expect(y.length).toBe(8);
+    const r = await relu.forward(x).read();
+    expect(() => relu.forward(other.tensor(vals(8), [8], 'foreign'))).toThrow('ReLU.forward: x (foreign) belongs to another runtime');
+    const dx = await relu.backward(rt.tensor(vals(8, 2), [8])).read(); // against the saved x, not the foreign one
+    expect(Array.from(dx)).toEqual(Array.from(vals(8, 2)).map((v, i) => (vals(8)[i]! > 0 ? v : 0)));
+    expect(r.length).toBe(8);
+    drop.destroy();
+    relu.destroy();
   });
 
   it('WaveNet: a foreign x or cond is refused, the next forward/backward work', async () => {

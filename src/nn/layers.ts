@@ -230,6 +230,7 @@ export class Dropout extends Stateless {
   }
 
   forward(x: Tensor): Tensor {
+    checkTensor('Dropout.forward', 'x', x, this.rt);
     this.lastTraining = this.training && this.p > 0;
     if (!this.lastTraining) return x;
     bumpCounter(this.rt, this.dropoutCounter);
@@ -239,6 +240,7 @@ export class Dropout extends Stateless {
   }
 
   backward(dy: Tensor): Tensor {
+    checkTensor('Dropout.backward', 'dy', dy, this.rt);
     if (!this.lastTraining) return dy;
     const dx = this.dx.get(dy.shape);
     dropout(this.rt, dx, dy, { p: this.p, seed: this.seedValue, stream: 0, counter: this.dropoutCounter });
@@ -263,6 +265,7 @@ export class ReLU extends Stateless {
     this.dx = new Scratch(rt, 'ReLU.dx');
   }
   forward(x: Tensor): Tensor {
+    checkTensor('ReLU.forward', 'x', x, this.rt);
     this.x = x;
     const y = this.y.get(x.shape);
     relu(this.rt, y, x);
@@ -270,6 +273,7 @@ export class ReLU extends Stateless {
   }
   backward(dy: Tensor): Tensor {
     if (!this.x) throw new Error('ReLU.backward: call forward first');
+    checkTensor('ReLU.backward', 'dy', dy, this.rt);
     const dx = this.dx.get(dy.shape);
     reluBackward(this.rt, dx, this.x, dy);
     return dx;

@@ -184,7 +184,7 @@ function parseInt(meta: Record<string, string>, key: string, problems: string[],
   if (s === undefined) return undefined;
   const v = /^\d{1,16}$/.test(s) ? Number(s) : NaN;
   if (!Number.isSafeInteger(v) || v > max) {
-    problems.push(`metadata "${key}" must be an integer in [0, ${max}], got ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)}`);
+    problems.push(`metadata "${key}" must be an integer in [0, ${max}] (decimal digits), got ${JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}...` : s)}`);
     return undefined;
   }
   return v;
@@ -268,6 +268,20 @@ export async function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, model: Mod
   const trainer = parseJson(meta, 'trainer', problems);
   if (trainer !== undefined && !isObj(trainer)) problems.push('metadata "trainer" must be a JSON object');
   const seeds = layout.rng.map(({ key }) => parseInt(meta, `${key}.dropout_seed`, problems, 2 ** 32 - 1));
+  for (const { key } of layout.rng) {
+    const c = tensors[`${key}.dropout_counter`]!.data[0] as number;
+    if (!Number.isInteger(c) || c < 0 || c > 2 ** 24) problems.push(`tensor "${key}.dropout_counter" must hold an integer in [0, 2^24], got ${c}`);
+  }
+  // Every value finite: NaN or infinite parameters or moments would poison training from the first step.
+  for (const name of layout.expected.keys()) {
+    const d = tensors[name]!.data as Float32Array;
+    for (let j = 0; j < d.length; j++) {
+      if (!Number.isFinite(d[j]!)) {
+        problems.push(`tensor "${name}"[${j}] is ${d[j]}; values must be finite`);
+        break;
+      }
+    }
+  }
   const f32 = (name: string): Float32Array => tensors[name]!.data as Float32Array;
   const params: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
   for (const k of layout.params) params[k] = { shape: tensors[k]!.shape, data: f32(k) };

@@ -20,7 +20,7 @@ export const browserOnlyCases: Case[] = [
       const back = await loadFromIndexedDB(key);
       if (!back || back.length !== bytes.length || back.some((v, i) => v !== bytes[i])) throw new Error('IndexedDB returned different bytes');
       if ((await loadFromIndexedDB(`missing-${seed}`)) !== undefined) throw new Error('a missing key should load as undefined');
-      const b = mk(seed + 1);
+      const b = mk((seed + 1) >>> 0); // seeds are u32
       const optB = new Adam(b.parameters(), { lr: 0.01 });
       const info = await loadCheckpoint(back, b, optB);
       if (info.step !== 1 || info.metadata.note !== 'browser') throw new Error(`metadata: ${JSON.stringify(info)}`);
