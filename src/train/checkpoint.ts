@@ -301,8 +301,8 @@ export async function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, model: Mod
       fail(`${what}: ${e instanceof Error ? e.message : String(e)}`, e);
     }
   };
-  attempt('parameters', () => model.checkStateDict(params));
-  if (optState && optimizer) attempt('optimizer', () => optimizer.checkStateDict(optState!));
+  attempt('the parameter tensors', () => model.checkStateDict(params));
+  if (optState && optimizer) attempt('the optimizer state (metadata "optimizer", tensors "optimizer.state.*")', () => optimizer.checkStateDict(optState!));
   model.loadStateDict(params);
   if (optState && optimizer) optimizer.loadStateDict(optState);
   layout.rng.forEach(({ key, m }, j) => {
