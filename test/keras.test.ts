@@ -87,7 +87,7 @@ function convert(c: KerasCase, w: KerasWeights, torchBias = true): TorchStateDic
 }
 
 function makeLayer(rt: Runtime, c: KerasCase, bias: boolean, seed: number): Recurrent {
-  const o = { inputSize: c.I, hiddenSize: c.H, bias, seed };
+  const o = { inputSize: c.I, hiddenSize: c.H, bias, seed: seed >>> 0 }; // seeds are u32
   switch (c.kind) {
     case 'lstm':
       return new LSTM(rt, o);
