@@ -160,9 +160,12 @@ async function runTrainer(trainer: Trainer, data: TrainData, steps: number): Pro
 }
 
 /** Loads `path` into the trainer (--resume), as a usage error when it does not fit. */
-async function resume(trainer: Trainer, path: string, cfg: ModelConfig, lrFlag: number | undefined): Promise<void> {
+async function resume(trainer: Trainer, path: string, cfg: ModelConfig, lrFlag: number | undefined, data: string): Promise<void> {
   const bytes = await readBytes(path, '--resume');
-  const saved = readConfig(bytes, path).cfg;
+  const { cfg: saved, meta } = readConfig(bytes, path);
+  if (meta['charmodel.data'] !== undefined && meta['charmodel.data'] !== data) {
+    throw new UsageError(`--resume: '${path}' was trained on other data (fingerprint ${meta['charmodel.data'].slice(0, 40)}, this --data gives ${data}): resume with the same --data and --column`);
+  }
   if (describeModel(saved) !== describeModel(cfg) || saved.vocab.join('') !== cfg.vocab.join('')) {
     throw new UsageError(`--resume: '${path}' holds a ${describeModel(saved)}; this run is ${describeModel(cfg)} (same --arch, --hidden, --layers and data)`);
   }
@@ -179,6 +182,13 @@ async function resume(trainer: Trainer, path: string, cfg: ModelConfig, lrFlag: 
     trainer.optimizer.lr = lrFlag;
     console.log(`resumed from ${path} at step ${trainer.step}; lr ${fileLr} -> ${lrFlag} (--lr)`);
   } else console.log(`resumed from ${path} at step ${trainer.step} (lr ${fileLr})`);
+}
+
+/** FNV-1a of the training data, kept in the checkpoint so that --resume can tell other data apart. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return `${h.toString(16).padStart(8, '0')}:${text.length}`;
 }
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*-?\s*/g, '; ').slice(0, 400);
@@ -256,7 +266,8 @@ async function train(o: Record<string, unknown>, sources: { lr: boolean }): Prom
     clip: o.clip as number,
     logEvery: Math.max(1, Math.min(20, Math.floor(steps / 10))),
   });
-  if (o.resume) await resume(trainer, o.resume as string, cfg, sources.lr ? (o.lr as number) : undefined);
+  const dataId = fingerprint(csv ? JSON.stringify(cfg.mean) + JSON.stringify(cfg.std) + String(o.column ?? '') + text : text);
+  if (o.resume) await resume(trainer, o.resume as string, cfg, sources.lr ? (o.lr as number) : undefined, dataId);
   await runTrainer(trainer, data, steps);
   if (o.out) {
     const metadata: Record<string, string> = {
@@ -264,6 +275,7 @@ async function train(o: Record<string, unknown>, sources: { lr: boolean }): Prom
       'charmodel.hidden': String(cfg.hidden),
       'charmodel.layers': String(cfg.layers),
       'charmodel.vocab': JSON.stringify(cfg.vocab),
+      'charmodel.data': dataId,
     };
     if (isText(cfg)) metadata['charmodel.embedding'] = String(cfg.embedding ?? Math.min(64, cfg.hidden));
     if (!isText(cfg)) Object.assign(metadata, { 'charmodel.mean': String(cfg.mean), 'charmodel.std': String(cfg.std) });
@@ -359,7 +371,7 @@ async function trainSeq2seq(o: Record<string, unknown>): Promise<void> {
  * plain state dict (PyTorch's names, no metadata of ours: the architecture is
  * read from the tensors' names and shapes).
  */
-function readConfig(bytes: Uint8Array, path: string, vocabFlag?: string[]): { cfg: ModelConfig; tensors: Record<string, { shape: number[]; data: Float32Array }> } {
+function readConfig(bytes: Uint8Array, path: string, vocabFlag?: string[]): { cfg: ModelConfig; meta: Record<string, string>; tensors: Record<string, { shape: number[]; data: Float32Array }> } {
   let dec;
   try {
     dec = decodeSafetensors(bytes);
@@ -386,7 +398,7 @@ function readConfig(bytes: Uint8Array, path: string, vocabFlag?: string[]): { cf
   };
   if (m['charmodel.arch'] === undefined) {
     if (!vocabFlag) throw new UsageError(`'${path}' has no charmodel.* metadata (not saved by webgpu-rnn train --out): give --vocab FILE (the symbols, in id order) to sample from a plain state dict`);
-    return { cfg: inferConfig(tensors, path, vocabFlag), tensors };
+    return { cfg: inferConfig(tensors, path, vocabFlag), meta: m, tensors };
   }
   const arch = m['charmodel.arch'];
   if (!(ARCHS as readonly string[]).includes(arch)) bad('charmodel.arch', `must be one of ${ARCHS.join(', ')}, got ${JSON.stringify(arch.slice(0, 40))}`);
@@ -409,7 +421,7 @@ function readConfig(bytes: Uint8Array, path: string, vocabFlag?: string[]): { cf
     cfg.mean = mean;
     cfg.std = std;
   }
-  return { cfg, tensors };
+  return { cfg, meta: m, tensors };
 }
 
 /** A plain torch state dict (embedding.*, rnn.*, head.* as SequenceToSequence names them): its config from the shapes. */

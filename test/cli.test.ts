@@ -48,7 +48,7 @@ describe('webgpu-rnn command line', () => {
       expect(r.stdout).toMatch(/60 values \(column 'value', normalised\)/);
       expect(r.stdout).toMatch(/forecast \(next 12\): (-?\d+(\.\d+)?(e[+-]\d+)?, ){11}-?\d/);
     }
-  });
+  }, 300_000); // four trainings in child processes: ~20 s on a quiet machine
 
   it('seq2seq: an encoder-decoder learns to reverse stretches of the text, then decodes held-out ones', () => {
     const r = run('train', '--arch', 'seq2seq', '--steps', '3', '--hidden', '8', '--batch', '4');
@@ -93,6 +93,9 @@ describe('webgpu-rnn command line', () => {
     cases.push([['sample', '--checkpoint', notCkpt], /is not a safetensors file: safetensors: /]);
     cases.push([['train', '--resume', notCkpt], /is not a safetensors file/]);
     // A checkpoint of another model: one line naming the file and what differs.
+    const otherText = join(dir, 'other.txt');
+    writeFileSync(otherText, readFileSync(join(root, 'data/sonnets.txt'), 'utf8').split('').reverse().join(''));
+    cases.push([['train', '--resume', ckpt, '--hidden', '16', '--data', otherText, '--steps', '1'], /--resume: '.*model\.safetensors' was trained on other data/]);
     cases.push([['train', '--resume', ckpt, '--hidden', '24', '--steps', '1'], /--resume: '.*model\.safetensors' holds a lstm 1 x 16 over \d+ symbols; this run is lstm 1 x 24/]);
     // Crafted files: a transposed weight (same count), and a metadata size that disagrees with the tensors.
     const dec = decodeSafetensors(new Uint8Array(readFileSync(ckpt)));
