@@ -8,11 +8,11 @@
  * tools/torch/*.py; files travel as safetensors in a temp dir. The CLI and
  * DistributedDataParallel: test/torch-cli.test.ts.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Adam, CrossEntropyLoss, GRU, LSTM, RNN, SequenceToSequence, createRuntime, type Recurrent, type Runtime, type Tensor } from '../src/index.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import { expectClose, freshSeed, rng } from './suite/check.js';
 import { describeTorch, maxDiff, python, readTensors, tempDir } from './torch/harness.js';
@@ -282,6 +282,47 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
     expect(moved.abs).toBeGreaterThan(1e-3); // the step did move them
     for (const t of [x, y]) t.destroy();
     loss.destroy();
+    model.destroy();
+  });
+
+  it("and back: torch.optim.Adam's state (two steps in torch) continues here: our third step gives torch's third step", async () => {
+    const c = { name: 'back', arch: 'lstm' as const, V: 7, E: 5, H: 6, L: 1 };
+    const r = rng(seed ^ 0xbacc);
+    const batches: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (let i = 0; i < 3; i++) {
+      batches[`x${i}`] = { dtype: 'F32', shape: [MT, MB], data: randomIds(r, c.V) };
+      batches[`y${i}`] = { dtype: 'F32', shape: [MT * MB], data: randomIds(r, c.V) };
+    }
+    const files = { batches: join(dir, 'back.batches.safetensors'), ckpt: join(dir, 'back.ckpt.safetensors'), out: join(dir, 'back.out.safetensors') };
+    writeFileSync(files.batches, encodeSafetensors(batches));
+    writeFileSync(join(dir, 'back.json'), JSON.stringify({ ...c, T: MT, B: MB, seed: seed % 2 ** 31, lr: 0.05, ...files }));
+    python('test/torch/models.py', ['back', join(dir, 'back.json')]);
+    const model = makeModel(c, 1);
+    const opt = new Adam(model.parameters(), { lr: 0.05 });
+    // The file is torch's: parameters, Adam moments and step by parameter index, torch's param_groups.
+    const info = await loadCheckpoint(new Uint8Array(readFileSync(files.ckpt)), model, opt);
+    expect(info.step).toBe(2);
+    expect(opt.stepCount).toBe(2);
+    const loss = new CrossEntropyLoss(rt);
+    const x = rt.tensor(batches.x2!.data, [MT, MB]);
+    const y = rt.tensor(batches.y2!.data, [MT * MB]);
+    rt.step(() => {
+      model.zeroGrad();
+      const { logits } = model.forward(x);
+      const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
+      model.backward(l.grad.reshape([MT, MB, c.V]));
+      opt.step();
+    });
+    const ours = await model.stateDict();
+    const theirs = readTensors(files.out).t;
+    const before = readTensors(files.ckpt).t;
+    // Both sides float32 here (torch's step too): the gradients' rounding differs (~1e-7 relative),
+    // and a step moves parameters by up to lr = 0.05; a lost moment or step count moves them ~1e-3.
+    for (const [k, v] of Object.entries(ours)) close(`torch->ours Adam step 3 ${k}`, v, theirs[k]!, { atol: 1e-5, rtol: 1e-4 });
+    expect(maxDiff(ours['head.weight']!, before['head.weight']!).abs).toBeGreaterThan(1e-3);
+    for (const t of [x, y]) t.destroy();
+    loss.destroy();
+    opt.destroy();
     model.destroy();
   });
 

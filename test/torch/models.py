@@ -15,6 +15,12 @@ usage:
       --init does (parameters strictly, Adam moments, step, per-module hyperparameters), takes one
       Adam step in float64 on the batch's "x" [T, B] / "y" [T*B] (cross-entropy, mean), and writes
       the loss ("loss" F64 [1]) and the new parameters (F64) to `out`.
+  models.py back spec.json
+      spec: {"arch", "V", "E", "H", "L", "T", "B", "seed", "lr", "batches", "ckpt", "out"}: a torch
+      CharModel (float32) takes two torch.optim.Adam steps on batches 0 and 1 of `batches`
+      ("x0", "y0", ...), then writes a webgpu-rnn checkpoint (format 2: parameters, optimizer.state.{i}.*
+      by parameter index, the param_groups metadata, a zero dropout counter) to `ckpt`; takes the third
+      step on batch 2 and writes the new parameters (F32) to `out`.
 """
 import json
 import os
@@ -72,7 +78,43 @@ def continue_(s):
     return {"step": step, "resumed": sorted(adam), "groups": [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]}
 
 
+def back(s):
+    torch.manual_seed(s["seed"])
+    model = charmodel.CharModel(s["arch"], s["V"], s["E"], s["H"], s["L"])
+    opt = torch.optim.Adam(model.parameters(), lr=s["lr"])
+    b = safetensors_io.load(s["batches"])[0]
+
+    def step(i):
+        y_, _ = model(b[f"x{i}"].long())
+        loss = torch.nn.functional.cross_entropy(y_.reshape(-1, y_.shape[-1]), b[f"y{i}"].long().reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step(0)
+    step(1)
+    names = [n for n, _ in model.named_parameters()]
+    tensors = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    sd = opt.state_dict()
+    for i, st in sd["state"].items():
+        tensors[f"optimizer.state.{i}.exp_avg"] = st["exp_avg"]
+        tensors[f"optimizer.state.{i}.exp_avg_sq"] = st["exp_avg_sq"]
+        tensors[f"optimizer.state.{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+    tensors["rng.rnn.dropout_counter"] = torch.zeros(1)
+    groups = []
+    for g in sd["param_groups"]:
+        groups.append({"lr": g["lr"], "initial_lr": g["lr"], "betas": list(g["betas"]), "eps": g["eps"],
+                       "weight_decay": g["weight_decay"], "amsgrad": g["amsgrad"], "maximize": g["maximize"],
+                       "params": g["params"], "param_names": [names[i] for i in g["params"]]})
+    meta = {"format": "webgpu-rnn.checkpoint", "format_version": "2", "step": "2", "epoch": "0",
+            "optimizer": json.dumps({"kind": "Adam", "param_groups": groups}), "rng.rnn.dropout_seed": "1"}
+    safetensors_io.save(s["ckpt"], tensors, meta)
+    step(2)
+    safetensors_io.save(s["out"], {k: v.detach() for k, v in model.state_dict().items()})
+    return {"names": names}
+
+
 if __name__ == "__main__":
     mode, path = sys.argv[1], sys.argv[2]
     spec = json.load(open(path))
-    print(json.dumps({"logits": logits, "export": export, "continue": continue_}[mode](spec)))
+    print(json.dumps({"logits": logits, "export": export, "continue": continue_, "back": back}[mode](spec)))
