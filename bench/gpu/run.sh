@@ -78,7 +78,7 @@ fi
 say "node $("$NODE" -v), Vulkan loader: $LOADER"
 
 # ---- the adapter: as found, then with each known NVIDIA ICD file
-probe() { timeout -k 5 30 "$NODE" "$W/kit.mjs" probe --allow-cpu 2>>"$LOG"; }
+probe() { timeout -k 5 20 "$NODE" "$W/kit.mjs" probe --allow-cpu 2>>"$LOG"; }
 is_gpu() { [[ $1 == *'"isCpu":false'* ]]; }
 ADAPTER=$(probe | tail -1)
 if ! is_gpu "$ADAPTER" && [[ -z ${VK_DRIVER_FILES:-} && -z ${VK_ICD_FILENAMES:-} ]]; then
@@ -99,7 +99,7 @@ fi
 
 # ---- the parts, each under its own timeout (GPU: about 7.5 minutes at most in all)
 if ((IS_GPU)); then T_CHECK=150 T_BENCH=210 T_TORCH=110 BENCH_MAX=180 TORCH_MAX=80
-else T_CHECK=${KIT_T_CHECK:-300} T_BENCH=240 T_TORCH=150 BENCH_MAX=200 TORCH_MAX=120; fi
+else T_CHECK=${KIT_T_CHECK:-420} T_BENCH=240 T_TORCH=150 BENCH_MAX=180 TORCH_MAX=100; fi
 part() { # NAME TIMEOUT CMD...
   local name=$1 t=$2 s rc
   shift 2
