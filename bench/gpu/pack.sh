@@ -28,6 +28,8 @@ pack_xz() { # SRC DEST
 }
 pack_xz "$(readlink -f "$(command -v node)")" "$G/node.xz"
 pack_xz node_modules/webgpu/dist/linux-x64/dawn.node "$G/dawn.node.xz"
+# dawn.node wants GLIBCXX_3.4.30 (GCC 12's libstdc++): carry ours for servers whose libstdc++ is older.
+pack_xz "$(readlink -f "$(ldconfig -p | awk '/libstdc\+\+\.so\.6 .*x86-64/ {p = $NF} END {print p}')")" "$G/libstdc++.so.6.xz"
 
 # 3. The Vulkan loader, in case the server lacks libvulkan.so.1.
 if ! ls "$G"/libvulkan1_*.deb >/dev/null 2>&1; then

@@ -48,7 +48,16 @@ NODE=$W/node
 "$NODE" -v >> "$LOG" 2>&1 || { say "run.sh: the carried Node does not start here (glibc/libstdc++?)"; "$NODE" -v; exit 2; }
 
 # ---- Vulkan loader: the system's, else the carried .deb
-have_loader() { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || ls /usr/lib/x86_64-linux-gnu/libvulkan.so.1 /usr/lib64/libvulkan.so.1 /usr/lib/libvulkan.so.1 >/dev/null 2>&1; }
+# (grep without -q: with pipefail, grep -q quitting early makes ldconfig's SIGPIPE fail the test)
+have_loader() {
+  [[ -n ${KIT_CARRIED_LOADER:-} ]] && return 1 # force the carried loader (to test that path)
+  ldconfig -p 2>/dev/null | grep -c 'libvulkan\.so\.1 ' >/dev/null && return 0
+  local f
+  for f in /usr/lib/x86_64-linux-gnu/libvulkan.so.1 /lib/x86_64-linux-gnu/libvulkan.so.1 /usr/lib64/libvulkan.so.1 /usr/lib/libvulkan.so.1; do
+    [[ -e $f ]] && return 0
+  done
+  return 1
+}
 LOADER=system
 if ! have_loader; then
   deb=$(ls "$G"/libvulkan1_*.deb 2>/dev/null | head -1)
@@ -75,6 +84,15 @@ PY
     LOADER=missing
   fi
 fi
+# dawn.node needs GLIBCXX_3.4.30: with an older system libstdc++, use the carried one.
+DAWN_LOAD=$("$NODE" -e "require(process.argv[1])" "$W/dist/linux-x64/dawn.node" 2>&1)
+if [[ $DAWN_LOAD == *GLIBCXX* || $DAWN_LOAD == *CXXABI* ]] && [[ -f $G/libstdc++.so.6.xz ]]; then
+  mkdir -p "$W/lib" && xz -d -c "$G/libstdc++.so.6.xz" > "$W/lib/libstdc++.so.6"
+  export LD_LIBRARY_PATH=$W/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  say "using the carried libstdc++ ($DAWN_LOAD)"
+  DAWN_LOAD=$("$NODE" -e "require(process.argv[1])" "$W/dist/linux-x64/dawn.node" 2>&1)
+fi
+[[ -z $DAWN_LOAD ]] || say "dawn.node does not load: $DAWN_LOAD"
 say "node $("$NODE" -v), Vulkan loader: $LOADER"
 
 # ---- the adapter: as found, then with each known NVIDIA ICD file
