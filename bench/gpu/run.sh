@@ -10,6 +10,9 @@
 #
 # DIR defaults to $OUT (the device tool's output folder), else ./gpukit-out.
 set -uo pipefail
+# All of it in one function, so bash has read the whole file before it runs a line
+# (a script edited while it runs would otherwise go on from a shifted offset).
+main() {
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 G=$ROOT/.gpu
 OUTDIR=${OUT:-$PWD/gpukit-out}
@@ -37,10 +40,14 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$W}
 CPUFLAG=()
 ((ALLOW_CPU)) && CPUFLAG=(--allow-cpu)
 
-# ---- unpack (skipped when the work folder already holds this pack)
+# ---- unpack (skipped when the work folder already holds this pack); Python's lzma where xz is missing
+unxz() {
+  if command -v xz >/dev/null; then xz -d -c "$1"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
 if [[ ! -x $W/node || ! -f $W/stamp || "$(cat "$W/stamp")" != "$(cat "$G/manifest.json" 2>/dev/null)" ]]; then
-  xz -d -c "$G/node.xz" > "$W/node" && chmod +x "$W/node"
-  xz -d -c "$G/dawn.node.xz" > "$W/dist/linux-x64/dawn.node"
+  unxz "$G/node.xz" > "$W/node" && chmod +x "$W/node"
+  unxz "$G/dawn.node.xz" > "$W/dist/linux-x64/dawn.node"
   cat "$G/manifest.json" > "$W/stamp" 2>/dev/null
 fi
 cp "$G/kit.mjs" "$W/kit.mjs"
@@ -87,7 +94,7 @@ fi
 # dawn.node needs GLIBCXX_3.4.30: with an older system libstdc++, use the carried one.
 DAWN_LOAD=$("$NODE" -e "require(process.argv[1])" "$W/dist/linux-x64/dawn.node" 2>&1)
 if [[ $DAWN_LOAD == *GLIBCXX* || $DAWN_LOAD == *CXXABI* ]] && [[ -f $G/libstdc++.so.6.xz ]]; then
-  mkdir -p "$W/lib" && xz -d -c "$G/libstdc++.so.6.xz" > "$W/lib/libstdc++.so.6"
+  mkdir -p "$W/lib" && unxz "$G/libstdc++.so.6.xz" > "$W/lib/libstdc++.so.6"
   export LD_LIBRARY_PATH=$W/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   say "using the carried libstdc++ ($DAWN_LOAD)"
   DAWN_LOAD=$("$NODE" -e "require(process.argv[1])" "$W/dist/linux-x64/dawn.node" 2>&1)
@@ -130,8 +137,8 @@ part() { # NAME TIMEOUT CMD...
 }
 CHECK_ONLY=()
 [[ -n ${KIT_CHECK_ONLY:-} ]] && CHECK_ONLY=(--only "$KIT_CHECK_ONLY")
-part check $T_CHECK "$NODE" "$W/kit.mjs" check "${CPUFLAG[@]}" "${CHECK_ONLY[@]}" --json "$P/check.json"
-part bench $T_BENCH "$NODE" "$W/kit.mjs" bench "${CPUFLAG[@]}" --max-s $BENCH_MAX --json "$P/bench.json"
+part check $T_CHECK "$NODE" "$W/kit.mjs" check ${CPUFLAG[@]+"${CPUFLAG[@]}"} ${CHECK_ONLY[@]+"${CHECK_ONLY[@]}"} --json "$P/check.json"
+part bench $T_BENCH "$NODE" "$W/kit.mjs" bench ${CPUFLAG[@]+"${CPUFLAG[@]}"} --max-s $BENCH_MAX --json "$P/bench.json"
 
 # PyTorch: a python3 that has torch (the first on PATH, else the system's)
 PY=
@@ -154,3 +161,5 @@ rc=$?
 # The log stays small: its last 2 MB.
 if [[ $(stat -c %s "$LOG") -gt 2000000 ]]; then tail -c 2000000 "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"; fi
 exit $rc
+}
+main "$@"
