@@ -101,6 +101,8 @@ def main():
     for name in ('bench', 'torch'):
         if isinstance(res[name].get('error'), str):
             lines.append(f'{name} error: {res[name]["error"][:200]}')
+    if ad.get('isCpu'):
+        lines.append('(CPU adapter, --allow-cpu: shrunk sizes, CPU times of this machine; the ratios say nothing about GPUs)')
     lines.append(f"result: {'OK' if ok else 'NOT OK'} -> {a.out}")
     print('\n'.join(lines))
     return 0 if ok else 1

@@ -156,8 +156,8 @@ fi
 # ---- one JSON, one table
 PYR=$(command -v python3 || echo /usr/bin/python3)
 "$PYR" "$G/report.py" --parts "$P" --out "$OUTDIR/gpukit.json" --adapter "$ADAPTER" --loader "$LOADER" \
-  --driver-files "${VK_DRIVER_FILES:-}" --seconds $(( $(date +%s) - T0 )) --manifest "$G/manifest.json"
-rc=$?
+  --driver-files "${VK_DRIVER_FILES:-}" --seconds $(( $(date +%s) - T0 )) --manifest "$G/manifest.json" | tee -a "$LOG"
+rc=${PIPESTATUS[0]}
 # The log stays small: its last 2 MB.
 if [[ $(stat -c %s "$LOG") -gt 2000000 ]]; then tail -c 2000000 "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"; fi
 exit $rc
