@@ -104,7 +104,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       `webgpu-rnn: running on ${adapter.info.architecture || adapter.info.description || 'a CPU adapter'} (CPU); expect CPU speeds`,
     );
   }
-  return new Runtime(device, adapter.info, cpu);
+  return new Runtime(device, adapter.info, cpu, gpu);
 }
 
 interface PendingCheck {
@@ -137,6 +137,11 @@ export class Runtime {
     readonly adapterInfo: GPUAdapterInfo,
     /** True on a CPU adapter (SwiftShader): kernels pick CPU-friendly tile sizes. */
     readonly isCpu: boolean,
+    /**
+     * The GPU object the device came from, kept for the runtime's life: Dawn in Node crashes
+     * when its `GPU` (from `create()`) is collected while a device of it is in use.
+     */
+    readonly gpu: GPU | null = null,
   ) {
     this.limits = device.limits;
     this.uniforms = new UniformTable(device, device.limits.minUniformBufferOffsetAlignment, device.limits.maxUniformBufferBindingSize);
