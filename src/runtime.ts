@@ -393,9 +393,18 @@ export class Runtime {
     this.run(this.bind(kernel, tensors, params));
   }
 
-  /** Submits everything recorded since the last submit as one command buffer. */
+  /**
+   * Submits everything recorded since the last submit as one command buffer.
+   * On a lost device nothing can run: the recording is dropped and nothing is
+   * thrown, so that freeing objects after a loss (destroy() submits first)
+   * does not raise a second error; the next dispatch, read or sync throws it.
+   */
   submit(): void {
-    this.checkAlive();
+    if (this.destroyed) this.checkAlive();
+    if (this.lostInfo) {
+      this.recorder.discard();
+      return;
+    }
     this.recorder.submit();
   }
 
