@@ -536,6 +536,14 @@ export class Runtime {
       await staging.mapAsync(GPUMapMode.READ, 0, t.byteLength);
     } catch (e) {
       await this.checkErrors();
+      // A device lost while mapping: Chromium aborts the map before device.lost resolves. Report the loss.
+      // (Only this runtime's destroy unmaps a staging buffer otherwise, so an AbortError waits for device.lost a while.)
+      const wait = (e as Error)?.name === 'AbortError' && !this.destroyed ? 10_000 : 0;
+      const lost = await Promise.race([this.device.lost, new Promise<null>((r) => setTimeout(() => r(null), wait))]);
+      if (lost && !this.destroyed) {
+        this.lostInfo ??= lost;
+        this.checkAlive();
+      }
       throw e;
     }
     const out = new Float32Array(staging.getMappedRange(0, t.byteLength).slice(0));
