@@ -59,13 +59,27 @@ async function checkWritable(path: string, flag: string): Promise<void> {
   const fs = await import('node:fs/promises');
   const { dirname, resolve } = await import('node:path');
   const dir = dirname(resolve(path));
+  const st = await fs.stat(path).catch(() => null);
+  if (st?.isDirectory()) throw new UsageError(`${flag}: '${path}' is a folder, expected a file path`);
+  // A file really created there (access(W_OK) passes for root on read-only or virtual file systems).
+  const probe = (await import('node:path')).join(dir, `.webgpu-rnn-${process.pid}-${Date.now()}.tmp`);
   try {
-    await fs.access(dir, (await import('node:fs')).constants.W_OK);
+    await (await fs.open(probe, 'wx')).close();
+    await fs.unlink(probe);
   } catch (e) {
     throw new UsageError(`${flag}: cannot write into '${dir}' (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
-  const st = await fs.stat(path).catch(() => null);
-  if (st?.isDirectory()) throw new UsageError(`${flag}: '${path}' is a folder, expected a file path`);
+}
+
+/** Writes the --out file; a file system refusal (after the checks above) is the user's: exit 2. */
+async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await saveFile(path, bytes);
+  } catch (e) {
+    const m = /\(([A-Z]+)\)/.exec((e as Error).message);
+    if (!m) throw e;
+    throw new UsageError(`--out: cannot write '${path}' (${m[1]})`);
+  }
 }
 
 /** What a checkpoint's metadata records to rebuild the model. */
@@ -228,12 +242,18 @@ async function train(o: Record<string, unknown>, sources: { lr: boolean }): Prom
     } catch (e) {
       throw new UsageError((o.column !== undefined ? '--column: ' : '') + (e as Error).message);
     }
+    // Float32 on the GPU: a value past its range (or a mean/std that overflows) would train on infinities.
+    const big = col.values.findIndex((v) => !(Math.abs(v) <= 3.4e38));
+    if (big >= 0) throw new UsageError(`'${dataPath}': column '${col.name}' value ${col.values[big]} (numeric row ${big + 1}) is outside the float32 range (|v| <= 3.4e38)`);
     if (col.values.length < 40) throw new UsageError(`'${dataPath}': column '${col.name}' has ${col.values.length} numeric rows, need at least 40 for a time series`);
     let s;
     try {
       s = seriesData(col.values, { T, B, seed, layout, stride: 1 }); // overlapping windows: series are short
     } catch (e) {
       throw new UsageError(`'${dataPath}': ${(e as Error).message}`);
+    }
+    if (!Number.isFinite(s.mean) || !(s.std > 0 && Number.isFinite(s.std)) || !s.values.every(Number.isFinite)) {
+      throw new UsageError(`'${dataPath}': column '${col.name}' cannot be normalised (mean ${s.mean}, std ${s.std}): its values are too large or too spread for float32`);
     }
     cfg = { arch: arch as ModelConfig['arch'], hidden: o.hidden as number, layers: o.layers as number, vocab: [], mean: s.mean, std: s.std };
     data = s.train;
@@ -279,7 +299,7 @@ async function train(o: Record<string, unknown>, sources: { lr: boolean }): Prom
     };
     if (isText(cfg)) metadata['charmodel.embedding'] = String(cfg.embedding ?? Math.min(64, cfg.hidden));
     if (!isText(cfg)) Object.assign(metadata, { 'charmodel.mean': String(cfg.mean), 'charmodel.std': String(cfg.std) });
-    await saveFile(o.out as string, await trainer.saveCheckpoint({ metadata }));
+    await writeOut(o.out as string, await trainer.saveCheckpoint({ metadata }));
     console.log(`saved ${String(o.out)}`);
   }
   if (isText(cfg)) {
@@ -335,7 +355,7 @@ async function trainSeq2seq(o: Record<string, unknown>): Promise<void> {
   const data = pairedData(pairs, { B, srcVocab: V, tgtVocab: V + 2, startToken: START, stopToken: STOP, seed });
   await runTrainer(trainer, data, steps);
   if (o.out) {
-    await saveFile(o.out as string, await trainer.saveCheckpoint({ metadata: { 'seq2seq.vocab': JSON.stringify(vocab) } }));
+    await writeOut(o.out as string, await trainer.saveCheckpoint({ metadata: { 'seq2seq.vocab': JSON.stringify(vocab) } }));
     console.log(`saved ${String(o.out)}`);
   }
   // Held-out: decode a batch of new stretches greedily.

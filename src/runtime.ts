@@ -398,9 +398,18 @@ export class Runtime {
     this.run(this.bind(kernel, tensors, params));
   }
 
-  /** Submits everything recorded since the last submit as one command buffer. */
+  /**
+   * Submits everything recorded since the last submit as one command buffer.
+   * On a lost device nothing can run: the recording is dropped and nothing is
+   * thrown, so that freeing objects after a loss (destroy() submits first)
+   * does not raise a second error; the next dispatch, read or sync throws it.
+   */
   submit(): void {
-    this.checkAlive();
+    if (this.destroyed) this.checkAlive();
+    if (this.lostInfo) {
+      this.recorder.discard();
+      return;
+    }
     this.recorder.submit();
   }
 
@@ -532,6 +541,14 @@ export class Runtime {
       await staging.mapAsync(GPUMapMode.READ, 0, t.byteLength);
     } catch (e) {
       await this.checkErrors();
+      // A device lost while mapping: Chromium aborts the map before device.lost resolves. Report the loss.
+      // (Only this runtime's destroy unmaps a staging buffer otherwise, so an AbortError waits for device.lost a while.)
+      const wait = (e as Error)?.name === 'AbortError' && !this.destroyed ? 10_000 : 0;
+      const lost = await Promise.race([this.device.lost, new Promise<null>((r) => setTimeout(() => r(null), wait))]);
+      if (lost && !this.destroyed) {
+        this.lostInfo ??= lost;
+        this.checkAlive();
+      }
       throw e;
     }
     const out = new Float32Array(staging.getMappedRange(0, t.byteLength).slice(0));

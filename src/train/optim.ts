@@ -444,7 +444,17 @@ export abstract class Optimizer {
       if (!s) continue;
       for (const n of names) {
         const v = s[n] as ArrayLike<number> | undefined;
-        if (!v || typeof v === 'number' || v.length !== p.value.size) problems.push(`state ${i} ('${p.name}'): ${n} must hold ${p.value.size} values ${fmtShape(p.value.shape)}, got ${v === undefined ? 'none' : typeof v === 'number' ? 'a number' : v.length}`);
+        if (!v || typeof v === 'number' || v.length !== p.value.size) {
+          problems.push(`state ${i} ('${p.name}'): ${n} must hold ${p.value.size} values ${fmtShape(p.value.shape)}, got ${v === undefined ? 'none' : typeof v === 'number' ? 'a number' : v.length}`);
+          continue;
+        }
+        // A NaN moment would turn the parameter into NaN at the next step, as Module.loadStateDict refuses one.
+        for (let j = 0; j < v.length; j++) {
+          if (typeof v[j] !== 'number' || !Number.isFinite(v[j])) {
+            problems.push(`state ${i} ('${p.name}'): ${n}[${j}] must be a finite number, got ${String(v[j])}`);
+            break;
+          }
+        }
       }
       for (const k of Object.keys(s)) if (k !== 'step' && !names.includes(k)) problems.push(`state ${i} ('${p.name}'): unknown state '${k}' (expected ${names.join(', ') || 'none'})`);
     }

@@ -115,24 +115,24 @@ export class Scheduler {
     return this.lrsAt(step)[0]!;
   }
 
-  private apply(): void {
-    const lrs = this.lrsAt(this.lastStep);
+  /** Sets the lrs of `step`; a schedule that throws or gives a bad lr changes nothing (not even `lastStep`). */
+  private apply(step = this.lastStep): void {
+    const lrs = this.lrsAt(step);
     lrs.forEach((lr, i) => {
-      if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`Scheduler: the schedule gave lr ${lr} at step ${this.lastStep} (group ${i}); it must be a finite number >= 0`);
+      if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`Scheduler: the schedule gave lr ${lr} at step ${step} (group ${i}); it must be a finite number >= 0`);
     });
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]!));
+    this.lastStep = step;
   }
 
   step(): void {
-    this.lastStep++;
-    this.apply();
+    this.apply(this.lastStep + 1);
   }
 
   /** Jumps to `step` (resuming from a checkpoint). */
   setStep(step: number): void {
     if (!Number.isSafeInteger(step) || step < 0) throw new Error(`Scheduler.setStep: step must be an integer >= 0, got ${step}`);
-    this.lastStep = step;
-    this.apply();
+    this.apply(step);
   }
 
   /** PyTorch's scheduler state_dict: `last_epoch` and the groups' base lrs. */

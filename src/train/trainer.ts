@@ -122,6 +122,8 @@ export interface TrainerFitResult {
 
 interface Io {
   key: string;
+  /** The model's output for these shapes was checked against the targets (see `probe`). */
+  checked?: boolean;
   xs: Float32Array;
   ys: Float32Array;
   extras: Float32Array[];
@@ -272,6 +274,29 @@ export class Trainer {
     checkIds(`Trainer: targets of step ${step}: y`, ys, C, this.o.ignoreIndex);
   }
 
+  /**
+   * Once per data shape: records the forward in eval mode (no dropout counter
+   * moves) and the loss's shape checks, then drops the recording. A model
+   * re-plans for new shapes, which submits what the step had recorded so far
+   * (a dropout counter bump among it): a mismatch found only inside the
+   * training step would leave the run changed although the step was refused.
+   */
+  private probe(io: Io, opts: Record<string, unknown> | undefined, step: number): void {
+    if (io.checked) return;
+    const wasTraining = this.model.training;
+    this.rt.submit();
+    this.model.eval();
+    try {
+      const out = outputOf(this.forward(io, opts), `${this.model.constructor.name}.forward`);
+      this.checkTargets(out, io.ys, step);
+      this.applyLoss(this.evalLoss, out, io.y);
+    } finally {
+      this.rt.recorder.discard();
+      this.model.train(wasTraining);
+    }
+    io.checked = true;
+  }
+
   private forward(io: Io, opts: Record<string, unknown> | undefined): ReturnType<TrainModel['forward']> {
     const args: unknown[] = [io.x, ...io.extra];
     const state = this.o.tbptt && this.carry.h ? { h0: this.carry.h, c0: this.carry.c } : undefined;
@@ -317,6 +342,7 @@ export class Trainer {
         const s = this.step;
         this.scheduler?.setStep(s);
         const opts = this.load(data, io, s);
+        this.probe(io, opts, s);
         const log = s % logEvery === 0 || s === end - 1;
         const lr = this.optimizer.lr;
         rt.step(() => {
