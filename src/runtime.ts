@@ -55,6 +55,17 @@ export function setGpuProvider(provider: (() => Promise<GPU>) | null): void {
   gpuProvider = provider;
 }
 
+/**
+ * Told when a read or a sync starts waiting for the GPU. In Node, Dawn's
+ * polling sets it (src/dawn.ts: the first ms of each wait are polled back to
+ * back, the rest on a timer).
+ */
+let waitHook: (() => void) | null = null;
+
+export function setGpuWaitHook(hook: (() => void) | null): void {
+  waitHook = hook;
+}
+
 function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node;
 }
@@ -426,6 +437,7 @@ export class Runtime {
   /** Submits pending work, waits for the GPU, and throws any WebGPU error. */
   async sync(): Promise<void> {
     this.submit();
+    waitHook?.();
     await this.device.queue.onSubmittedWorkDone();
     await this.checkErrors();
   }
@@ -523,6 +535,7 @@ export class Runtime {
     const staging = this.acquireStaging(t.byteLength);
     this.recorder.copy(t.buffer, t.byteOffset, staging, 0, t.byteLength);
     this.submit();
+    waitHook?.();
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, t.byteLength);
     } catch (e) {
