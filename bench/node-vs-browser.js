@@ -101,7 +101,9 @@ try {
     const p = await rt.profile(() => tr.step());
     row.profileTop = p.top(5).map((k) => ({ kernel: k.kernel, calls: k.calls, ms: k.totalMs, share: k.share }));
     console.log(`${m.name}: Chromium ${row.browserMs.toFixed(0)} ms, Node ${row.nodeMs.toFixed(0)} ms (x${row.ratio.toFixed(2)}), Node with Dawn's polling ${row.nodeDawnPollingMs.toFixed(0)} ms (x${row.ratioDawnPolling.toFixed(2)})`);
-    console.log(p.toString(5).replace(/^/gm, '  '));
+    console.log(`  Node profile:\n${p.toString(5).replace(/^/gm, '  ')}`);
+    row.browserProfile = await page.evaluate(() => window.__profile());
+    console.log(`  Chromium profile:\n${row.browserProfile.replace(/^/gm, '  ')}`);
     rows.push(row);
     tr.destroy();
   }
