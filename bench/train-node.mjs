@@ -46,8 +46,11 @@ for (const m of MODELS) {
     all.push(performance.now() - t0);
   }
   const last = await tr.read();
+  // One more step, timed per kernel (timestamp queries; one compute pass per dispatch while profiling).
+  const profile = await rt.profile(() => tr.step());
+  console.log(profile.toString(6).replace(/^/gm, '  '));
   if (!Number.isFinite(first.loss) || !Number.isFinite(last.loss)) throw new Error(`${m.name}: non-finite loss ${first.loss} -> ${last.loss}`);
-  const row = { model: m.name, ms: median(all), all, dispatches: counts.dispatches, submits: counts.submits, lossFirst: first.loss, lossLast: last.loss, normFirst: first.norm };
+  const row = { model: m.name, ms: median(all), all, dispatches: counts.dispatches, submits: counts.submits, lossFirst: first.loss, lossLast: last.loss, normFirst: first.norm, profileTop: profile.top(6).map((k) => ({ kernel: k.kernel, calls: k.calls, ms: k.totalMs, share: k.share })) };
   rows.push(row);
   console.log(
     `${m.name} ours (node): ${row.ms.toFixed(1)} ms/step, ${row.dispatches} dispatches, ${row.submits} submits; ` +

@@ -221,6 +221,9 @@ async function benchModel(rt: Runtime, name: string, cell: Cell, checks: Check[]
   }
   if (st.allocations) say(`  WARNING: ${st.allocations} createBuffer/createBindGroup calls during our timed steps`);
   say(`${name} ours: ${st.ms.toFixed(1)} ms/step (median of ${steps}), ${st.dispatches} dispatches, ${st.submits} submits`);
+  // One more step, timed per kernel (the page says when the browser quantises timestamps).
+  const profile = await rt.profile(() => ours.step());
+  say(profile.toString(6).replace(/^/gm, '  '));
   const tensors0 = tf.memory().numTensors;
   const tfStats = await timeSteps(() => tf.dispose(tfStep()), () => tfFinish(backend), tfSteps, warmup, say);
   const tensors1 = tf.memory().numTensors;

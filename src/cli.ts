@@ -302,6 +302,11 @@ async function train(o: Record<string, unknown>, sources: { lr: boolean }): Prom
     await writeOut(o.out as string, await trainer.saveCheckpoint({ metadata }));
     console.log(`saved ${String(o.out)}`);
   }
+  if (o.profile) {
+    // One more training step (after --out is saved), timed per kernel on the GPU.
+    const profile = await rt.profile(() => trainer.fit(data, { steps: 1 }));
+    console.log(`--- profile of one training step (top kernels) ---\n${profile.toString(10)}`);
+  }
   if (isText(cfg)) {
     console.log('--- sample ---');
     const gen = await generateFrom(rt, built, cfg, [firstSymbol], 200, 0.8, seed);
@@ -539,6 +544,7 @@ function program(): Command {
     .option('--seed <n>', 'seed of the initialisation and the batches', int('--seed', 0, MAX_SEED), 1)
     .option('--out <file>', 'save a checkpoint (safetensors: parameters under PyTorch names, optimizer state, step); written atomically')
     .option('--resume <file>', 'continue from a checkpoint of the same model and data (parameters, optimizer state, step, batch stream)')
+    .option('--profile', 'after training (and --out), profile one more step: GPU time per kernel (timestamp queries), the top kernels')
     .action(async (opts, cmd: Command) => train(opts, { lr: cmd.getOptionValueSource('lr') === 'cli' }));
   p.command('sample')
     .description('generate text from a saved model')

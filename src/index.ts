@@ -4,6 +4,7 @@ export { createRuntime, Runtime, GPUKernelError, type RuntimeOptions } from './r
 export { Tensor, Arena, numel, type ArenaTable } from './tensor.js';
 export { Kernel, type KernelDesc, type Params } from './kernel.js';
 export type { Dispatch, Counters } from './scheduler.js';
+export { Profile, type KernelTime, type StepTime, type DispatchTime } from './profile.js';
 export {
   gemm,
   gemmDispatch,

@@ -1,3 +1,4 @@
+import { NO_TIMESTAMPS, Profile, ProfileSession } from './profile.js';
 import { compileKernel, type Kernel, type KernelDesc, type Params } from './kernel.js';
 import { Recorder, UniformTable, type Counters, type Dispatch, type UniformSlot } from './scheduler.js';
 import { Arena, Tensor, checkLive, checkShape, fmtShape, numel, trackDestroy, type ArenaTable } from './tensor.js';
@@ -13,6 +14,11 @@ export interface RuntimeOptions {
   limits?: 'max' | 'default';
   /** Print the one-line notice when running on a CPU adapter (default true). */
   quiet?: boolean;
+  /**
+   * Ask for `timestamp-query` where the adapter has it (default true): what
+   * `rt.profile` measures with. `false` opens a device without it.
+   */
+  timestampQuery?: boolean;
 }
 
 /** A WebGPU error (validation, out-of-memory, internal, device loss), naming the kernels involved. */
@@ -55,6 +61,17 @@ export function setGpuProvider(provider: (() => Promise<GPU>) | null): void {
   gpuProvider = provider;
 }
 
+/**
+ * Told when a read or a sync starts waiting for the GPU. In Node, Dawn's
+ * polling sets it (src/dawn.ts: the first ms of each wait are polled back to
+ * back, the rest on a timer).
+ */
+let waitHook: (() => void) | null = null;
+
+export function setGpuWaitHook(hook: (() => void) | null): void {
+  waitHook = hook;
+}
+
 function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node;
 }
@@ -94,7 +111,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       if (typeof v === 'number') requiredLimits[k] = v;
     }
   }
-  const wanted = ['timestamp-query', 'subgroups'] as GPUFeatureName[];
+  const wanted = (options.timestampQuery === false ? ['subgroups'] : ['timestamp-query', 'subgroups']) as GPUFeatureName[];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-rnn' });
   const cpu = cpuAdapter(adapter);
@@ -437,9 +454,48 @@ export class Runtime {
     };
   }
 
+  /**
+   * GPU time per kernel of what `fn` records: `fn` may record any number of
+   * steps and may be async (`() => trainer.fit(data, { steps: 1 })`). What
+   * was recorded before is submitted first and not measured. While it
+   * records, every dispatch gets a compute pass of its own with timestamp
+   * writes at its beginning and end (a normal step shares one pass between
+   * consecutive dispatches), so the times include a pass boundary each and
+   * the step runs a little slower than unprofiled.
+   *
+   * Where the device has no `timestamp-query` (the adapter lacks it, or
+   * `createRuntime({ timestampQuery: false })`), `fn` still runs and the
+   * profile says so (`supported: false`, `message`, `toString()`).
+   */
+  async profile(fn: () => unknown): Promise<Profile> {
+    this.checkAlive();
+    if (this.recorder.profiler) throw new Error('profile: already profiling (profiles do not nest)');
+    if (!this.features.has('timestamp-query')) {
+      await fn();
+      return new Profile(false, [], [], null, NO_TIMESTAMPS);
+    }
+    this.recorder.submit();
+    const session = new ProfileSession(this.device);
+    this.recorder.profiler = session;
+    try {
+      await fn();
+      this.recorder.submit();
+    } catch (e) {
+      session.release();
+      throw e;
+    } finally {
+      this.recorder.profiler = null;
+    }
+    waitHook?.();
+    const p = await session.collect();
+    await this.checkErrors();
+    return p;
+  }
+
   /** Submits pending work, waits for the GPU, and throws any WebGPU error. */
   async sync(): Promise<void> {
     this.submit();
+    waitHook?.();
     await this.device.queue.onSubmittedWorkDone();
     await this.checkErrors();
   }
@@ -537,6 +593,7 @@ export class Runtime {
     const staging = this.acquireStaging(t.byteLength);
     this.recorder.copy(t.buffer, t.byteOffset, staging, 0, t.byteLength);
     this.submit();
+    waitHook?.();
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, t.byteLength);
     } catch (e) {

@@ -1,4 +1,5 @@
 import type { Kernel } from './kernel.js';
+import type { ProfileSession } from './profile.js';
 import type { Tensor } from './tensor.js';
 
 /** A dispatch bound once and recorded many times: nothing is allocated when it is recorded. */
@@ -247,6 +248,11 @@ export class Recorder {
   private lastOffset = -1;
   /** Names of the kernels recorded since the last submit (for error messages). */
   private readonly kernels = new Set<string>();
+  /**
+   * Set while `rt.profile` records: each dispatch then gets a compute pass of
+   * its own with timestamp writes at its beginning and end.
+   */
+  profiler: ProfileSession | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -278,6 +284,19 @@ export class Recorder {
 
   dispatch(d: Dispatch): void {
     const enc = this.open();
+    if (this.profiler) {
+      this.endPass();
+      const p = enc.beginComputePass({ label: d.kernel.name, timestampWrites: this.profiler.writes(d.kernel.name) });
+      this.counters.passes++;
+      p.setPipeline(d.kernel.pipeline);
+      if (d.kernel.uniform) p.setBindGroup(0, d.bindGroup, [d.uniformOffset]);
+      else p.setBindGroup(0, d.bindGroup);
+      p.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
+      p.end();
+      this.counters.dispatches++;
+      this.kernels.add(d.kernel.name);
+      return;
+    }
     if (!this.pass) {
       this.pass = enc.beginComputePass({ label: 'step' });
       this.counters.passes++;
@@ -312,6 +331,7 @@ export class Recorder {
     this.encoder.finish();
     this.encoder = null;
     this.kernels.clear();
+    this.profiler?.discard();
   }
 
   /** Drops whatever is recorded, unsubmitted (the runtime's destroy). */
@@ -328,9 +348,11 @@ export class Recorder {
   submit(): void {
     if (!this.encoder) return;
     this.endPass();
+    const profiled = this.profiler?.resolve(this.encoder);
     const cb = this.encoder.finish();
     this.encoder = null;
     this.device.queue.submit([cb]);
+    profiled?.();
     this.counters.submits++;
     const names = [...this.kernels];
     this.kernels.clear();
