@@ -5,16 +5,20 @@
  * on the page (and on the console, where the tests see them).
  *
  * A page describes itself with a `DemoSpec`: its controls, `setup` (once,
- * to build its own panels) and `build` (on start after a reset: the model
- * for the current hyperparameters), which returns a `DemoSession` that trains
- * `n` steps at a time. Between chunks the loop yields to the page, so the UI
- * never waits for more than one chunk (sized to ~200 ms).
+ * to build its own panels), `job` (src/worker.ts's TrainingSetup: the model,
+ * its training chunks, its views and requests, for the current values) and
+ * `worker` (a Dedicated Worker running `serveTraining(job)`). The job runs
+ * in the worker and the page only draws what it posts back (`show`, `built`);
+ * where the worker has no WebGPU, or with `?worker=0`, the same job runs on
+ * the main thread through `LocalTraining` (chunks of ~200 ms, the page free
+ * in between), and the page says which beside the adapter (#trains-in).
  *
  * For tests (and links): any control can be set from the query string
  * (`?hidden=32&lr=0.01`), and `?test=N` starts training at once, stops after N
  * steps, refreshes the outputs and sets `window.__done`. What the page did is
  * in `window.__demo` (status, losses, outputs, ms/step) and in data-
- * attributes on <body> (data-status, data-step, data-first-loss, data-last-loss).
+ * attributes on <body> (data-status, data-step, data-first-loss, data-last-loss,
+ * data-trains-in: worker or main).
  */
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { downloadCheckpoint } from '../../src/train/checkpoint.js';
@@ -97,6 +101,8 @@ export interface DemoSpec {
   worker?: () => Worker;
   /** A job was built: what its `info` says (before training starts). */
   built?(page: DemoPage, info: unknown): void;
+  /** The job was freed (Reset): the page clears what it drew of it. */
+  reset?(page: DemoPage): void;
   /** Draws a view the job computed (after `step` steps). */
   show?(page: DemoPage, view: unknown, step: number): void;
   /** Makes the Download button: the checkpoint's file name. */
@@ -121,8 +127,12 @@ export interface DemoState {
   errors: string[];
   /** The longest main-thread task seen since the page loaded (ms; Long Tasks API, where the browser has it). */
   longestTaskMs: number;
-  /** Main-thread tasks over 50 ms seen while training (ms each). */
+  /** Main-thread tasks over 50 ms seen while training, from the first progress report on (ms each). */
   longTasksWhileTraining: number[];
+  /** Every main-thread task over 50 ms: when (ms since load), how long, and the page's status then. */
+  longTasks: { at: number; ms: number; status: string }[];
+  /** When the first progress report came (ms since load). */
+  firstProgressAt: number | null;
   /** Where the model trains: a Dedicated Worker, or the main thread (and why not a worker). */
   trainsIn: 'worker' | 'main' | null;
   fallbackReason?: string;
@@ -168,13 +178,15 @@ export class DemoPage {
   private running = false;
   private building: Promise<void> | null = null;
   private dirty = false;
+  /** performance.now() of the first progress report while training (null: none yet). */
+  private trainingSince: number | null = null;
 
   constructor(readonly spec: DemoSpec) {
     const q = new URLSearchParams(location.search);
     const t = q.get('test');
     this.testSteps = t !== null && Number(t) > 0 ? Math.floor(Number(t)) : null;
     for (const c of spec.controls) this.values[c.key] = fromQuery(c, q.get(c.key));
-    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0, longTasksWhileTraining: [], trainsIn: null };
+    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0, longTasksWhileTraining: [], longTasks: [], firstProgressAt: null, trainsIn: null };
     window.__demo = this.state;
     window.__demoPage = this;
     // How long the page ever stopped responding (training must yield between chunks).
@@ -182,7 +194,8 @@ export class DemoPage {
       new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
           this.state.longestTaskMs = Math.max(this.state.longestTaskMs, e.duration);
-          if (this.state.status === 'training') this.state.longTasksWhileTraining.push(Math.round(e.duration));
+          this.state.longTasks.push({ at: Math.round(e.startTime), ms: Math.round(e.duration), status: this.state.status });
+          if (this.state.status === 'training' && this.trainingSince !== null && e.startTime >= this.trainingSince) this.state.longTasksWhileTraining.push(Math.round(e.duration));
         }
       }).observe({ type: 'longtask', buffered: true });
     }
@@ -305,6 +318,7 @@ export class DemoPage {
     c.onError = (msg) => this.fail(new Error(msg));
     c.onProgress = (p) => {
       if (!this.built) return;
+      if (this.trainingSince === null) this.state.firstProgressAt = Math.round((this.trainingSince = performance.now()));
       this.state.step = p.step;
       this.state.msPerStep = p.msPerStep;
       this.state.stepsPerSecond = p.stepsPerSecond;
@@ -385,8 +399,12 @@ export class DemoPage {
 
   async reset(): Promise<void> {
     await this.pause();
-    if (this.built) await this.client?.abort();
+    const had = this.built;
     this.built = false;
+    if (had) {
+      await this.client?.abort();
+      this.spec.reset?.(this);
+    }
     this.state.step = 0;
     this.state.losses = [];
     this.state.msPerStep = this.state.stepsPerSecond = null;

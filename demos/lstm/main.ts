@@ -197,6 +197,7 @@ The heat map below shows the three gates over a passage of the text; the sample 
   worker: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }),
   built,
   show,
+  reset: () => (panels.again.disabled = true),
   checkpointName: (step) => `lstm-char-step${step}.safetensors`,
   refreshOn: ['temperature', 'genLength'],
 });
