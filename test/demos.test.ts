@@ -101,7 +101,7 @@ for (const c of checks) {
         await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
         await page.screenshot({ path: join(SHOTS, `${c.id}.png`), fullPage: true });
         console.log(
-          `demo ${c.id}: ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, ${state.stepsPerSecond?.toFixed(2)} steps/s, losses ${state.losses[0]?.loss.map((v) => v.toFixed(4))} -> ${state.losses.at(-1)?.loss.map((v) => v.toFixed(4))} (${state.adapter}); trains in ${state.trainsIn}; longest main-thread task ${state.longestTaskMs.toFixed(0)} ms (since load), while training: [${state.longTasksWhileTraining.join(', ')}] ms; all long tasks ${JSON.stringify(state.longTasks)}, first progress at ${state.firstProgressAt} ms`,
+          `demo ${c.id}: ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, ${state.stepsPerSecond?.toFixed(2)} steps/s (${state.steadyStepsPerSecond?.toFixed(2)} after the first chunk), losses ${state.losses[0]?.loss.map((v) => v.toFixed(4))} -> ${state.losses.at(-1)?.loss.map((v) => v.toFixed(4))} (${state.adapter}); trains in ${state.trainsIn}; longest main-thread task ${state.longestTaskMs.toFixed(0)} ms (since load), while training: [${state.longTasksWhileTraining.join(', ')}] ms; all long tasks ${JSON.stringify(state.longTasks)}, first progress at ${state.firstProgressAt} ms`,
         );
         expect(state.errors, 'errors shown on the page').toEqual([]);
         // The model trains in the page's Dedicated Worker; the page says so.
@@ -175,7 +175,7 @@ describe('demo pages: training in a worker, and the fallback', () => {
       await page.waitForFunction('window.__done === true', { timeout: 240_000, polling: 250 });
       const state = (await page.evaluate('window.__results')) as DemoState;
       console.log(
-        `demo lstm on the main thread (fallback): ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, ${state.stepsPerSecond?.toFixed(2)} steps/s; longest main-thread task ${state.longestTaskMs.toFixed(0)} ms, while training: [${state.longTasksWhileTraining.join(', ')}] ms`,
+        `demo lstm on the main thread (fallback): ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, ${state.stepsPerSecond?.toFixed(2)} steps/s (${state.steadyStepsPerSecond?.toFixed(2)} after the first chunk); longest main-thread task ${state.longestTaskMs.toFixed(0)} ms, while training: [${state.longTasksWhileTraining.join(', ')}] ms`,
       );
       expect(state.errors).toEqual([]);
       expect(state.status).toBe('done');

@@ -133,6 +133,8 @@ export interface DemoState {
   longTasks: { at: number; ms: number; status: string }[];
   /** When the first progress report came (ms since load). */
   firstProgressAt: number | null;
+  /** Steps per second over every chunk but the first of a job (the first compiles the kernels): training alone, views left out. */
+  steadyStepsPerSecond: number | null;
   /** Where the model trains: a Dedicated Worker, or the main thread (and why not a worker). */
   trainsIn: 'worker' | 'main' | null;
   fallbackReason?: string;
@@ -180,13 +182,14 @@ export class DemoPage {
   private dirty = false;
   /** performance.now() of the first progress report while training (null: none yet). */
   private trainingSince: number | null = null;
+  private steady = { ms: 0, steps: 0 };
 
   constructor(readonly spec: DemoSpec) {
     const q = new URLSearchParams(location.search);
     const t = q.get('test');
     this.testSteps = t !== null && Number(t) > 0 ? Math.floor(Number(t)) : null;
     for (const c of spec.controls) this.values[c.key] = fromQuery(c, q.get(c.key));
-    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0, longTasksWhileTraining: [], longTasks: [], firstProgressAt: null, trainsIn: null };
+    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0, longTasksWhileTraining: [], longTasks: [], firstProgressAt: null, steadyStepsPerSecond: null, trainsIn: null };
     window.__demo = this.state;
     window.__demoPage = this;
     // How long the page ever stopped responding (training must yield between chunks).
@@ -319,6 +322,13 @@ export class DemoPage {
     c.onProgress = (p) => {
       if (!this.built) return;
       if (this.trainingSince === null) this.state.firstProgressAt = Math.round((this.trainingSince = performance.now()));
+      // Every chunk after the job's first (each chunk reports at least its last step's loss).
+      if (this.state.losses.length > 0) {
+        const n = p.step - this.state.step;
+        this.steady.ms += n * p.msPerStep;
+        this.steady.steps += n;
+        this.state.steadyStepsPerSecond = this.steady.steps / (this.steady.ms / 1000);
+      }
       this.state.step = p.step;
       this.state.msPerStep = p.msPerStep;
       this.state.stepsPerSecond = p.stepsPerSecond;
@@ -407,7 +417,8 @@ export class DemoPage {
     }
     this.state.step = 0;
     this.state.losses = [];
-    this.state.msPerStep = this.state.stepsPerSecond = null;
+    this.state.msPerStep = this.state.stepsPerSecond = this.state.steadyStepsPerSecond = null;
+    this.steady = { ms: 0, steps: 0 };
     this.lossPlot.clear();
     this.dirty = false;
     this.renderControls();
