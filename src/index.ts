@@ -71,6 +71,8 @@ export {
   LocalTraining,
   WorkerUnavailable,
   type TrainingJob,
+  type ServeOptions,
+  type WorkerScope,
   type TrainingSetup,
   type TrainingPoint,
   type TrainingState,

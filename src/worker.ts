@@ -272,9 +272,16 @@ class TrainingHost {
 }
 
 /** The scope a worker posts from (a DedicatedWorkerGlobalScope). */
-interface WorkerScope {
+export interface WorkerScope {
   postMessage(message: unknown, options?: StructuredSerializeOptions): void;
   addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
+}
+
+export interface ServeOptions {
+  /** Where messages come from and go to (default: the worker's global scope, `self`). */
+  scope?: WorkerScope;
+  /** The runtime to train on (default: `createRuntime()` over the worker's `navigator.gpu`). */
+  runtime?: () => Promise<Runtime>;
 }
 
 /**
@@ -282,9 +289,11 @@ interface WorkerScope {
  * `unavailable` where the worker has no `navigator.gpu` or no adapter), then
  * builds jobs with `setup(rt, config)` and trains them as the page asks.
  */
-export function serveTraining<C>(setup: TrainingSetup<C>, scope: WorkerScope = self as unknown as WorkerScope): void {
+export function serveTraining<C>(setup: TrainingSetup<C>, o: ServeOptions = {}): void {
+  const scope = o.scope ?? (self as unknown as WorkerScope);
   const emit = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, { transfer });
   const rt = (async () => {
+    if (o.runtime) return o.runtime();
     if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) throw new Unavailable('navigator.gpu is missing in this worker');
     try {
       return await createRuntime({ quiet: true });
