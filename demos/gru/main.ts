@@ -6,7 +6,9 @@
  * two ways (recursive: its own predictions fed back; one-step-ahead: the true
  * previous months fed in), states the held-out RMSE in the series' units next
  * to two naive baselines, and draws the reset and update gates over the
- * input window that precedes the held-out part.
+ * input window that precedes the held-out part. The model trains and
+ * forecasts in the page's worker (job.ts); this file turns the forecasts
+ * into levels and errors and draws them.
  */
 import { LinePlot } from '../common/plot.js';
 import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage } from '../common/shell.js';

@@ -11,7 +11,8 @@
  * ||dL/dh_t|| for every t (trackGradNorm), read after each chunk of steps.
  * Each network is one Module (rnn + head) trained by the library's Trainer
  * with plain SGD, on the same batches (a pure function of the step);
- * clipping by global norm (on the GPU) is a toggle.
+ * clipping by global norm (on the GPU) is a toggle. Both train in the page's
+ * worker (job.ts); this file draws the measurements the job posts back.
  */
 import { LinePlot } from '../common/plot.js';
 import { fmt, hiddenControl, runDemo, type DemoPage } from '../common/shell.js';

@@ -3,7 +3,8 @@
  * final state starts a decoder that writes the answer one digit at a time.
  * Tasks: reverse a string, or add two numbers. Shows the held-out accuracy
  * (greedy decoding) over training, a few held-out examples, and decodes what
- * the user types.
+ * the user types. The model trains, evaluates and decodes in the page's
+ * worker (job.ts; the text box is a `decode` request); this file draws.
  *
  * Test outputs (`window.__demo.output`): `accuracy` {exact, perChar} at the
  * last view, `examples` [{input, expected, decoded}], and after a decode from
