@@ -162,7 +162,7 @@ class TrainingHost {
         if (m.kind === 'start') {
           this.target = m.steps;
           if (m.viewEveryMs !== undefined) this.viewEveryMs = m.viewEveryMs;
-        }
+        } else if (this.target !== undefined && this.step >= this.target) this.target = undefined; // resumed after 'done': train on
         if (!this.job || this.running) return;
         this.running = true;
         this.setState('training');
@@ -238,8 +238,12 @@ class TrainingHost {
     let lastView = performance.now();
     const recent: [number, number][] = [[performance.now(), this.step]];
     while (this.running) {
+      if (this.target !== undefined && this.step >= this.target) {
+        this.running = false;
+        this.setState('done');
+        return;
+      }
       if (this.target !== undefined) n = Math.min(n, this.target - this.step);
-      if (n <= 0) break;
       const t = performance.now();
       const points = await this.exclusive(async () => {
         const p = await job.train(this.step, n);
@@ -398,7 +402,7 @@ export abstract class TrainingClient {
   build<I = unknown>(config: unknown): Promise<I> {
     return this.call({ kind: 'build', config });
   }
-  /** Trains until `steps` steps in all (default: until paused); a view every `viewEveryMs`. */
+  /** Trains until `steps` steps in all (default: until paused); a view every `viewEveryMs`. `resume` after 'done' trains on. */
   start(o: { steps?: number; viewEveryMs?: number } = {}): void {
     this.send({ kind: 'start', ...o });
   }

@@ -132,6 +132,13 @@ async function exercise(c: TrainingClient): Promise<void> {
     c.onState = (s) => s === 'done' && r();
   });
   expect(progress.at(-1)!.step).toBe(2);
+  // Resumed after 'done', it trains on until paused.
+  c.resume();
+  await new Promise((r) => setTimeout(r, 300));
+  await c.pause();
+  expect(progress.at(-1)!.step).toBeGreaterThan(2);
+  // A pause while not training is answered too (with the state it is in).
+  await c.pause();
   await c.abort();
 }
 
