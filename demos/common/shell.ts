@@ -129,8 +129,8 @@ export interface DemoState {
   longestTaskMs: number;
   /** Main-thread tasks over 50 ms seen while training, from the first progress report on (ms each). */
   longTasksWhileTraining: number[];
-  /** The same, from the end of the first view's drawing on (the first draw of each panel pays once for fonts, canvases, plot set-up). */
-  longTasksAfterFirstView: number[];
+  /** The same, from 2 s after the first progress report on (the first draws of each panel and plot pay once for fonts, canvases, plot set-up). */
+  longTasksAfterWarmUp: number[];
   /** Every main-thread task over 50 ms: when (ms since load), how long, and the page's status then. */
   longTasks: { at: number; ms: number; status: string }[];
   /** When the first progress report came (ms since load). */
@@ -185,15 +185,13 @@ export class DemoPage {
   /** performance.now() of the first progress report while training (null: none yet). */
   private trainingSince: number | null = null;
   private steady = { ms: 0, steps: 0 };
-  /** performance.now() when the first view had been drawn (null: none yet). */
-  private firstViewDrawn: number | null = null;
 
   constructor(readonly spec: DemoSpec) {
     const q = new URLSearchParams(location.search);
     const t = q.get('test');
     this.testSteps = t !== null && Number(t) > 0 ? Math.floor(Number(t)) : null;
     for (const c of spec.controls) this.values[c.key] = fromQuery(c, q.get(c.key));
-    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0, longTasksWhileTraining: [], longTasksAfterFirstView: [], longTasks: [], firstProgressAt: null, steadyStepsPerSecond: null, trainsIn: null };
+    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0, longTasksWhileTraining: [], longTasksAfterWarmUp: [], longTasks: [], firstProgressAt: null, steadyStepsPerSecond: null, trainsIn: null };
     window.__demo = this.state;
     window.__demoPage = this;
     // How long the page ever stopped responding (training must yield between chunks).
@@ -203,7 +201,7 @@ export class DemoPage {
           this.state.longestTaskMs = Math.max(this.state.longestTaskMs, e.duration);
           this.state.longTasks.push({ at: Math.round(e.startTime), ms: Math.round(e.duration), status: this.state.status });
           if (this.state.status === 'training' && this.trainingSince !== null && e.startTime >= this.trainingSince) this.state.longTasksWhileTraining.push(Math.round(e.duration));
-          if (this.state.status === 'training' && this.firstViewDrawn !== null && e.startTime >= this.firstViewDrawn) this.state.longTasksAfterFirstView.push(Math.round(e.duration));
+          if (this.state.status === 'training' && this.trainingSince !== null && e.startTime >= this.trainingSince + 2000) this.state.longTasksAfterWarmUp.push(Math.round(e.duration));
         }
       }).observe({ type: 'longtask', buffered: true });
     }
@@ -352,8 +350,6 @@ export class DemoPage {
       if (!this.built) return;
       try {
         this.spec.show?.(this, value, step);
-        // After this task (and the paint it causes).
-        if (this.firstViewDrawn === null) setTimeout(() => (this.firstViewDrawn ??= performance.now()), 0);
       } catch (e) {
         this.fail(e);
       }
