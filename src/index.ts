@@ -64,3 +64,20 @@ export { textData, seriesData, pairedData, hash32, permutation, type TrainData, 
 export { saveCheckpoint, loadCheckpoint, downloadCheckpoint, saveToIndexedDB, loadFromIndexedDB, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MAX_CHECKPOINT_STEP, type CheckpointExtra, type LoadedCheckpoint } from './train/checkpoint.js';
 export { EncoderDecoder, VectorToSequence, type EncoderDecoderOptions, type VectorToSequenceOptions, type Seq2SeqDecodeOptions, type Seq2SeqSampleOptions } from './models/seq2seq.js';
 export { Module, ArenaModule, Container, outputOf, inputGradOf, type Parameter, type StateValue as StateDictValue, type StateDict, type LoadStateOptions, type LoadStateResult, type ForwardOutput, type BackwardOutput } from './nn/module.js';
+export {
+  serveTraining,
+  trainerJob,
+  TrainingClient,
+  TrainingWorker,
+  LocalTraining,
+  WorkerUnavailable,
+  type TrainingJob,
+  type ServeOptions,
+  type WorkerScope,
+  type TrainingSetup,
+  type TrainingPoint,
+  type TrainingState,
+  type Progress,
+  type ToWorker,
+  type FromWorker,
+} from './worker.js';

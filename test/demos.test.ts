@@ -101,12 +101,20 @@ for (const c of checks) {
         await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
         await page.screenshot({ path: join(SHOTS, `${c.id}.png`), fullPage: true });
         console.log(
-          `demo ${c.id}: ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, losses ${state.losses[0]?.loss.map((v) => v.toFixed(4))} -> ${state.losses.at(-1)?.loss.map((v) => v.toFixed(4))} (${state.adapter}); longest main-thread task ${state.longestTaskMs.toFixed(0)} ms`,
+          `demo ${c.id}: ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, ${state.stepsPerSecond?.toFixed(2)} steps/s (${state.steadyStepsPerSecond?.toFixed(2)} after the first chunk), losses ${state.losses[0]?.loss.map((v) => v.toFixed(4))} -> ${state.losses.at(-1)?.loss.map((v) => v.toFixed(4))} (${state.adapter}); trains in ${state.trainsIn}; longest main-thread task ${state.longestTaskMs.toFixed(0)} ms (since load), while training: [${state.longTasksWhileTraining.join(', ')}] ms (after the warm-up: [${state.longTasksAfterWarmUp.join(', ')}]); all long tasks ${JSON.stringify(state.longTasks)}, first progress at ${state.firstProgressAt} ms`,
         );
         expect(state.errors, 'errors shown on the page').toEqual([]);
-        // Responsiveness, not speed: training yields between ~200 ms chunks, and building a model no
-        // longer parses WGSL on the main thread (that froze pages for 2-3 s). Measured here: 110-350 ms.
-        expect(state.longestTaskMs, 'longest main-thread task (ms)').toBeLessThan(1500);
+        // The model trains in the page's Dedicated Worker; the page says so.
+        expect(state.trainsIn, 'where the page trains').toBe('worker');
+        expect(await page.$eval('#trains-in', (e) => e.textContent ?? '')).toMatch(/Web Worker/);
+        // Responsiveness: while it trains the main thread only draws, so no task of it reaches 50 ms (the Long
+        // Tasks API reports nothing shorter). Counted from 2 s after the first progress report: loading the page
+        // (parsing, the first layout and paint) and the first draws of each panel and plot (fonts, canvases,
+        // uPlot's set-up) may take longer, once. Measured (2 shared cores): none after it on all five pages;
+        // 0-175 ms in the warm-up (more when the machine is loaded: a task's time is wall time); on the main
+        // thread (the fallback) the LSTM page has 4-10 tasks of 50-237 ms while it trains.
+        expect(state.longTasksAfterWarmUp, 'main-thread tasks over 50 ms while training, after the warm-up (ms)').toEqual([]);
+        expect(state.longestTaskMs, 'longest main-thread task since load (ms)').toBeLessThan(1500);
         expect(state.status).toBe('done');
         expect(state.step).toBe(c.steps);
         const ls = state.losses.map((p) => p.loss[0]!);
@@ -129,7 +137,8 @@ for (const c of checks) {
 
 describe('demo pages and WebGPU errors', () => {
   it('an uncaptured WebGPU validation error shows on the page as an error (never silence)', async () => {
-    const { page, problems } = await open(browser!, `${checks[0]?.id ?? 'rnn'}/`);
+    // On the main thread (?worker=0), where the page holds the device (a worker's errors come back as messages).
+    const { page, problems } = await open(browser!, `${checks[0]?.id ?? 'rnn'}/?worker=0`);
     try {
       await page.waitForFunction("window.__demo?.status === 'ready'", { timeout: 60_000, polling: 250 });
       // An invalid buffer (usage MAP_READ with STORAGE is not allowed) outside any error scope; Chromium
@@ -148,6 +157,83 @@ describe('demo pages and WebGPU errors', () => {
       await page.close();
     }
   });
+});
+
+/** Before the page's scripts: every Worker the page starts has no navigator.gpu (as in a browser without WebGPU in workers). */
+const NO_GPU_IN_WORKERS = `(() => {
+  const W = window.Worker;
+  window.Worker = class extends W {
+    constructor(url, opts) {
+      const src = 'delete WorkerNavigator.prototype.gpu; await import(' + JSON.stringify(new URL(String(url), location.href).href) + ');';
+      super(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), opts);
+    }
+  };
+})();`;
+
+describe('demo pages: training in a worker, and the fallback', () => {
+  const lstm = found.find((c) => c.id === 'lstm')!;
+  it('fall back to the main thread where a worker has no WebGPU, say so, and still train (same settings as the LSTM check)', async () => {
+    const { page, problems } = await open(browser!, `lstm/?test=${lstm.steps}&${lstm.query}`, { beforeLoad: NO_GPU_IN_WORKERS });
+    try {
+      await page.waitForFunction('window.__done === true', { timeout: 240_000, polling: 250 });
+      const state = (await page.evaluate('window.__results')) as DemoState;
+      console.log(
+        `demo lstm on the main thread (fallback): ${state.step} steps, ${state.msPerStep?.toFixed(1)} ms/step, ${state.stepsPerSecond?.toFixed(2)} steps/s (${state.steadyStepsPerSecond?.toFixed(2)} after the first chunk); longest main-thread task ${state.longestTaskMs.toFixed(0)} ms, while training: [${state.longTasksWhileTraining.join(', ')}] ms; all long tasks ${JSON.stringify(state.longTasks)}`,
+      );
+      expect(state.errors).toEqual([]);
+      expect(state.status).toBe('done');
+      expect(state.step).toBe(lstm.steps);
+      expect(state.trainsIn).toBe('main');
+      expect(state.fallbackReason).toMatch(/navigator\.gpu is missing in this worker/);
+      expect(await page.$eval('#trains-in', (e) => e.textContent ?? '')).toMatch(/main thread/);
+      expect(await page.evaluate('document.body.dataset.trainsIn')).toBe('main');
+      const ls = state.losses.map((p) => p.loss[0]!);
+      expect(ls.at(-1)!).toBeLessThan(ls[0]!);
+      expect(String(state.output.generated).length).toBeGreaterThan(0);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 300_000);
+
+  it('pause, resume and reset (abort) drive the worker', async () => {
+    const id = checks[0]?.id ?? 'rnn';
+    const c = found.find((x) => x.id === id)!;
+    const { page, problems } = await open(browser!, `${id}/${c.query ? `?${c.query}` : ''}`);
+    const step = async () => Number(await page.evaluate('document.body.dataset.step'));
+    try {
+      await page.waitForFunction("document.body.dataset.status === 'ready'", { timeout: 60_000, polling: 100 });
+      expect(await page.evaluate('document.body.dataset.trainsIn')).toBe('worker');
+      await page.click('#start');
+      await page.waitForFunction('Number(document.body.dataset.step) >= 2', { timeout: 120_000, polling: 100 });
+      await page.click('#pause');
+      await page.waitForFunction("document.body.dataset.status === 'paused'", { timeout: 60_000, polling: 100 });
+      const paused = await step();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await step(), 'no steps while paused').toBe(paused);
+      // Resume: the same model goes on from where it was.
+      await page.click('#start');
+      await page.waitForFunction((s: number) => Number(document.body.dataset.step) > s, { timeout: 120_000, polling: 100 }, paused);
+      await page.click('#pause');
+      await page.waitForFunction("document.body.dataset.status === 'paused'", { timeout: 60_000, polling: 100 });
+      const losses = (await page.evaluate('window.__demo.losses.map((p) => p.step)')) as number[];
+      expect(losses.every((s, i) => i === 0 || s > losses[i - 1]!), 'loss steps increase across pause and resume').toBe(true);
+      // Reset aborts the job in the worker; Start builds a new one from step 0.
+      await page.click('#reset');
+      await page.waitForFunction("document.body.dataset.status === 'ready'", { timeout: 60_000, polling: 100 });
+      expect(await step()).toBe(0);
+      await page.click('#start');
+      await page.waitForFunction('Number(document.body.dataset.step) >= 1', { timeout: 120_000, polling: 100 });
+      await page.click('#pause');
+      await page.waitForFunction("document.body.dataset.status === 'paused'", { timeout: 60_000, polling: 100 });
+      const state = (await page.evaluate('JSON.parse(JSON.stringify(window.__demo))')) as DemoState;
+      expect(state.errors).toEqual([]);
+      expect(state.losses[0]!.step, 'the new job starts at step 0').toBeLessThan(paused);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 300_000);
 });
 
 describe('demo pages without WebGPU', () => {

@@ -5,19 +5,24 @@
  * on the page (and on the console, where the tests see them).
  *
  * A page describes itself with a `DemoSpec`: its controls, `setup` (once,
- * to build its own panels) and `build` (on start after a reset: the model
- * for the current hyperparameters), which returns a `DemoSession` that trains
- * `n` steps at a time. Between chunks the loop yields to the page, so the UI
- * never waits for more than one chunk (sized to ~200 ms).
+ * to build its own panels), `job` (src/worker.ts's TrainingSetup: the model,
+ * its training chunks, its views and requests, for the current values) and
+ * `worker` (a Dedicated Worker running `serveTraining(job)`). The job runs
+ * in the worker and the page only draws what it posts back (`show`, `built`);
+ * where the worker has no WebGPU, or with `?worker=0`, the same job runs on
+ * the main thread through `LocalTraining` (chunks of ~200 ms, the page free
+ * in between), and the page says which beside the adapter (#trains-in).
  *
  * For tests (and links): any control can be set from the query string
  * (`?hidden=32&lr=0.01`), and `?test=N` starts training at once, stops after N
  * steps, refreshes the outputs and sets `window.__done`. What the page did is
  * in `window.__demo` (status, losses, outputs, ms/step) and in data-
- * attributes on <body> (data-status, data-step, data-first-loss, data-last-loss).
+ * attributes on <body> (data-status, data-step, data-first-loss, data-last-loss,
+ * data-trains-in: worker or main).
  */
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { downloadCheckpoint } from '../../src/train/checkpoint.js';
+import { LocalTraining, TrainingWorker, WorkerUnavailable, type TrainingClient, type TrainingJob, type TrainingSetup } from '../../src/worker.js';
 import { LinePlot, type SeriesSpec } from './plot.js';
 import './style.css';
 
@@ -66,17 +71,16 @@ export interface LossPoint {
   loss: number[];
 }
 
-export interface DemoSession {
-  /** Trains `n` steps, starting at step `from`; returns the losses it read (at least the last step's). */
-  train(from: number, n: number): Promise<LossPoint[]>;
-  /** Refreshes the page's outputs (generated text, forecasts...) after `step` steps. */
-  view?(step: number): Promise<void>;
-  /** A live control changed. */
-  update?(values: Values): void;
-  /** A checkpoint of the model after `step` steps (safetensors, PyTorch names): enables the Download button. */
-  checkpoint?(step: number): Promise<{ bytes: Uint8Array; filename: string }>;
-  destroy(): void;
+/** What a page's job is built from (posted to its worker). */
+export interface JobConfig {
+  values: Values;
+  /** `?test=N`: pages may pick smaller sizes. */
+  testSteps: number | null;
 }
+
+/** A page's training job (src/worker.ts): built in the page's worker, or on the main thread where the worker has no WebGPU. */
+export type DemoJob = TrainingJob;
+export type DemoJobSetup = TrainingSetup<JobConfig>;
 
 export interface DemoSpec {
   id: string;
@@ -91,8 +95,20 @@ export interface DemoSpec {
   viewEveryMs?: number;
   /** Builds the page's own panels, once. */
   setup(page: DemoPage): void | Promise<void>;
-  /** The model for the current values (after a reset). */
-  build(page: DemoPage): Promise<DemoSession>;
+  /** The page's job for the current values (after a reset): the same function runs in the worker and in the fallback. */
+  job: DemoJobSetup;
+  /** The page's worker (running `serveTraining(job)`); without one the page trains on the main thread. */
+  worker?: () => Worker;
+  /** A job was built: what its `info` says (before training starts). */
+  built?(page: DemoPage, info: unknown): void;
+  /** The job was freed (Reset): the page clears what it drew of it. */
+  reset?(page: DemoPage): void;
+  /** Draws a view the job computed (after `step` steps). */
+  show?(page: DemoPage, view: unknown, step: number): void;
+  /** Makes the Download button: the checkpoint's file name. */
+  checkpointName?(step: number): string;
+  /** Live controls after which a paused page asks its job for a new view. */
+  refreshOn?: string[];
 }
 
 type Status = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error' | 'no-webgpu';
@@ -111,6 +127,19 @@ export interface DemoState {
   errors: string[];
   /** The longest main-thread task seen since the page loaded (ms; Long Tasks API, where the browser has it). */
   longestTaskMs: number;
+  /** Main-thread tasks over 50 ms seen while training, from the first progress report on (ms each). */
+  longTasksWhileTraining: number[];
+  /** The same, from 2 s after the first progress report on (the first draws of each panel and plot pay once for fonts, canvases, plot set-up). */
+  longTasksAfterWarmUp: number[];
+  /** Every main-thread task over 50 ms: when (ms since load), how long, and the page's status then. */
+  longTasks: { at: number; ms: number; status: string }[];
+  /** When the first progress report came (ms since load). */
+  firstProgressAt: number | null;
+  /** Steps per second over every chunk but the first of a job (the first compiles the kernels): training alone, views left out. */
+  steadyStepsPerSecond: number | null;
+  /** Where the model trains: a Dedicated Worker, or the main thread (and why not a worker). */
+  trainsIn: 'worker' | 'main' | null;
+  fallbackReason?: string;
 }
 
 declare global {
@@ -131,7 +160,10 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 export class DemoPage {
-  rt!: Runtime;
+  /** The main thread's runtime: only in the fallback (in worker mode the worker owns the device). */
+  rt: Runtime | null = null;
+  /** The training loop: the page's worker, or the main thread's. */
+  client: TrainingClient | null = null;
   readonly values: Values = {};
   readonly state: DemoState;
   readonly main: HTMLElement;
@@ -145,17 +177,21 @@ export class DemoPage {
   lastCheckpoint: Uint8Array | null = null;
   private readonly controlsEl: HTMLElement;
   private lossPlot!: LinePlot;
-  private session: DemoSession | null = null;
+  /** A job is built (after Start, until Reset). */
+  private built = false;
   private running = false;
-  private loop: Promise<void> | null = null;
+  private building: Promise<void> | null = null;
   private dirty = false;
+  /** performance.now() of the first progress report while training (null: none yet). */
+  private trainingSince: number | null = null;
+  private steady = { ms: 0, steps: 0 };
 
   constructor(readonly spec: DemoSpec) {
     const q = new URLSearchParams(location.search);
     const t = q.get('test');
     this.testSteps = t !== null && Number(t) > 0 ? Math.floor(Number(t)) : null;
     for (const c of spec.controls) this.values[c.key] = fromQuery(c, q.get(c.key));
-    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0 };
+    this.state = { id: spec.id, status: 'loading', step: 0, losses: [], msPerStep: null, stepsPerSecond: null, adapter: '', output: {}, errors: [], longestTaskMs: 0, longTasksWhileTraining: [], longTasksAfterWarmUp: [], longTasks: [], firstProgressAt: null, steadyStepsPerSecond: null, trainsIn: null };
     window.__demo = this.state;
     window.__demoPage = this;
     // How long the page ever stopped responding (training must yield between chunks).
@@ -163,6 +199,9 @@ export class DemoPage {
       new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
           this.state.longestTaskMs = Math.max(this.state.longestTaskMs, e.duration);
+          this.state.longTasks.push({ at: Math.round(e.startTime), ms: Math.round(e.duration), status: this.state.status });
+          if (this.state.status === 'training' && this.trainingSince !== null && e.startTime >= this.trainingSince) this.state.longTasksWhileTraining.push(Math.round(e.duration));
+          if (this.state.status === 'training' && this.trainingSince !== null && e.startTime >= this.trainingSince + 2000) this.state.longTasksAfterWarmUp.push(Math.round(e.duration));
         }
       }).observe({ type: 'longtask', buffered: true });
     }
@@ -224,22 +263,44 @@ export class DemoPage {
   async init(): Promise<void> {
     try {
       if (!('gpu' in navigator) || !navigator.gpu) throw new NoWebGPU('navigator.gpu is missing');
-      try {
-        this.rt = await createRuntime({ quiet: true });
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        throw new NoWebGPU(/no adapter/i.test(msg) ? 'navigator.gpu exists, but requestAdapter() found no adapter: WebGPU is turned off or not supported here' : msg);
+      const q = new URLSearchParams(location.search);
+      let why = this.spec.worker ? '' : 'this page has no worker';
+      if (this.spec.worker && q.get('worker') === '0') why = 'asked for by ?worker=0';
+      if (!why) {
+        const w = new TrainingWorker(this.spec.worker!());
+        this.listen(w);
+        try {
+          const info = await w.ready;
+          this.client = w;
+          this.state.trainsIn = 'worker';
+          this.showAdapter(info.adapter, info.isCpu, 'trains in a Web Worker: this page only draws');
+        } catch (e) {
+          w.terminate();
+          if (!(e instanceof WorkerUnavailable)) throw e;
+          why = `no WebGPU in a worker here: ${e.message}`;
+        }
       }
-      const i = this.rt.adapterInfo;
-      this.state.adapter = [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unnamed adapter';
-      this.statusEl.textContent = `Adapter: ${this.state.adapter}`;
-      if (this.rt.isCpu) {
-        this.statusEl.append(el('span', { class: 'cpu' }, ' (a CPU implementation of WebGPU: expect CPU speeds; on a GPU the same page runs far faster)'));
+      if (!this.client) {
+        try {
+          this.rt = await createRuntime({ quiet: true });
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          throw new NoWebGPU(/no adapter/i.test(msg) ? 'navigator.gpu exists, but requestAdapter() found no adapter: WebGPU is turned off or not supported here' : msg);
+        }
+        const rt = this.rt;
+        rt.device.addEventListener('uncapturederror', (ev) => this.fail(new Error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`)));
+        void rt.device.lost.then((info) => {
+          if (info.reason !== 'destroyed') this.fail(new Error(`WebGPU device lost: ${info.message}`));
+        });
+        const local = new LocalTraining(rt, this.spec.job as TrainingSetup);
+        this.listen(local);
+        this.client = local;
+        this.state.trainsIn = 'main';
+        this.state.fallbackReason = why;
+        const i = rt.adapterInfo;
+        this.showAdapter([i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unnamed adapter', rt.isCpu, `trains on the main thread (${why}): the page may stutter while it trains`);
       }
-      this.rt.device.addEventListener('uncapturederror', (ev) => this.fail(new Error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`)));
-      void this.rt.device.lost.then((info) => {
-        if (info.reason !== 'destroyed') this.fail(new Error(`WebGPU device lost: ${info.message}`));
-      });
+      document.body.dataset.trainsIn = this.state.trainsIn!;
       await this.spec.setup(this);
       this.setStatus('ready');
       if (this.testSteps !== null) this.start();
@@ -249,84 +310,123 @@ export class DemoPage {
     }
   }
 
+  private showAdapter(adapter: string, isCpu: boolean, where: string): void {
+    this.state.adapter = adapter;
+    this.statusEl.textContent = `Adapter: ${adapter}`;
+    if (isCpu) {
+      this.statusEl.append(el('span', { class: 'cpu' }, ' (a CPU implementation of WebGPU: expect CPU speeds; on a GPU the same page runs far faster)'));
+    }
+    this.statusEl.append(el('span', { class: 'where', id: 'trains-in' }, ` · ${where}`));
+  }
+
+  /** The loop's messages: progress and views drawn here, its states mirrored. */
+  private listen(c: TrainingClient): void {
+    c.onError = (msg) => this.fail(new Error(msg));
+    c.onProgress = (p) => {
+      if (!this.built) return;
+      if (this.trainingSince === null) this.state.firstProgressAt = Math.round((this.trainingSince = performance.now()));
+      // Every chunk after the job's first (each chunk reports at least its last step's loss).
+      if (this.state.losses.length > 0) {
+        const n = p.step - this.state.step;
+        this.steady.ms += n * p.msPerStep;
+        this.steady.steps += n;
+        this.state.steadyStepsPerSecond = this.steady.steps / (this.steady.ms / 1000);
+      }
+      this.state.step = p.step;
+      this.state.msPerStep = p.msPerStep;
+      this.state.stepsPerSecond = p.stepsPerSecond;
+      for (const pt of p.points) {
+        if (!pt.loss.every(Number.isFinite) && !this.spec.lossSeries) {
+          void c.pause();
+          this.fail(new Error(`training diverged: the loss at step ${pt.step} is ${pt.loss[0]}`));
+          return;
+        }
+        this.state.losses.push(pt);
+        this.lossPlot.push(pt.step, pt.loss);
+      }
+      this.renderStats();
+    };
+    c.onView = (value, step) => {
+      if (!this.built) return;
+      try {
+        this.spec.show?.(this, value, step);
+      } catch (e) {
+        this.fail(e);
+      }
+    };
+    c.onState = (st) => {
+      if (!this.built || this.state.status === 'error') return;
+      if (st === 'done') {
+        this.running = false;
+        this.setStatus('done');
+        window.__results = JSON.parse(JSON.stringify(this.state)) as DemoState;
+        window.__done = true;
+      } else if (st === 'paused') {
+        this.running = false;
+        this.setStatus('paused');
+      }
+    };
+  }
+
+  /** Asks the job for something (a decode, a probe) between chunks. */
+  request<T = unknown>(name: string, args?: unknown): Promise<T> {
+    if (!this.client || !this.built) return Promise.reject(new Error('no model yet: press Start'));
+    return this.client.request<T>(name, args);
+  }
+
+  /** Asks the job for a new view (it arrives through `spec.show`). */
+  refresh(): void {
+    if (this.built) this.client?.view();
+  }
+
+  /** Whether a job is built (Start pressed since the last reset). */
+  get hasModel(): boolean {
+    return this.built;
+  }
+
   start(): void {
-    if (this.running || this.state.status === 'error' || this.state.status === 'no-webgpu') return;
+    if (this.running || !this.client || this.state.status === 'error' || this.state.status === 'no-webgpu') return;
     this.running = true;
     this.setStatus('training');
-    this.loop = this.trainLoop().catch((e: unknown) => this.fail(e));
+    const c = this.client;
+    this.building = (async () => {
+      if (!this.built) {
+        this.statsEl.textContent = 'building the model; the first step also compiles its kernels and takes longest...';
+        const info = await c.build({ values: { ...this.values }, testSteps: this.testSteps } satisfies JobConfig);
+        this.built = true;
+        this.spec.built?.(this, info);
+        c.set({ ...this.values });
+        this.setStatus(this.state.status);
+        c.start({ steps: this.testSteps ?? undefined, viewEveryMs: this.spec.viewEveryMs ?? 1500 });
+      } else c.resume();
+    })().catch((e: unknown) => this.fail(e));
   }
 
   async pause(): Promise<void> {
+    await this.building;
+    if (!this.running || !this.client) return;
+    await this.client.pause();
     this.running = false;
-    await this.loop;
-    this.loop = null;
     if (this.state.status === 'training') this.setStatus('paused');
   }
 
   async reset(): Promise<void> {
     await this.pause();
-    this.session?.destroy();
-    this.session = null;
+    const had = this.built;
+    this.built = false;
+    if (had) {
+      await this.client?.abort();
+      this.spec.reset?.(this);
+    }
     this.state.step = 0;
     this.state.losses = [];
-    this.state.msPerStep = this.state.stepsPerSecond = null;
+    this.state.msPerStep = this.state.stepsPerSecond = this.state.steadyStepsPerSecond = null;
+    this.steady = { ms: 0, steps: 0 };
     this.lossPlot.clear();
     this.dirty = false;
     this.renderControls();
     this.renderStats();
     if (this.state.status !== 'error') this.setStatus('ready');
-  }
-
-  private async trainLoop(): Promise<void> {
-    if (!this.session) {
-      this.statsEl.textContent = 'building the model; the first step also compiles its kernels and takes longest...';
-      await new Promise((r) => setTimeout(r, 0));
-      this.session = await this.spec.build(this);
-      this.session.update?.(this.values);
-    }
-    const s = this.session;
-    let n = 1;
-    let lastView = performance.now();
-    const viewEvery = this.spec.viewEveryMs ?? 1500;
-    const recent: [number, number][] = [[performance.now(), this.state.step]];
-    while (this.running) {
-      if (this.testSteps !== null) n = Math.min(n, this.testSteps - this.state.step);
-      const t = performance.now();
-      const pts = await s.train(this.state.step, n);
-      const dt = performance.now() - t;
-      await this.rt.checkErrors();
-      this.state.step += n;
-      this.state.msPerStep = dt / n;
-      // Steps per second over the last ~5 s (the first steps compile the shaders: they would weigh for ever).
-      const now = performance.now();
-      recent.push([now, this.state.step]);
-      while (recent.length > 2 && now - recent[1]![0] > 5000) recent.shift();
-      const [tA, sA] = recent[0]!;
-      this.state.stepsPerSecond = now > tA ? (this.state.step - sA) / ((now - tA) / 1000) : null;
-      for (const p of pts) {
-        if (!p.loss.every(Number.isFinite) && !this.spec.lossSeries) throw new Error(`training diverged: the loss at step ${p.step} is ${p.loss[0]}`);
-        this.state.losses.push(p);
-        this.lossPlot.push(p.step, p.loss);
-      }
-      this.renderStats();
-      // Chunks of ~200 ms: few yields on a fast GPU, a responsive page on a slow one.
-      n = Math.max(1, Math.min(50, Math.round(200 / Math.max(dt / n, 0.1))));
-      const done = this.testSteps !== null && this.state.step >= this.testSteps;
-      if (s.view && (done || performance.now() - lastView > viewEvery)) {
-        await s.view(this.state.step);
-        await this.rt.checkErrors();
-        lastView = performance.now();
-      }
-      if (done) {
-        this.running = false;
-        this.setStatus('done');
-        window.__results = JSON.parse(JSON.stringify(this.state)) as DemoState;
-        window.__done = true;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    if (s.view) await s.view(this.state.step);
   }
 
   private renderControls(): void {
@@ -363,8 +463,12 @@ export class DemoPage {
         input.classList.remove('invalid');
         this.values[c.key] = v;
         if (c.format) shown.textContent = c.format(v);
-        if (c.live || !this.session) this.session?.update?.(this.values);
-        else if (!this.dirty) {
+        if (c.live) {
+          if (this.built) {
+            this.client?.set({ ...this.values });
+            if (!this.running && this.spec.refreshOn?.includes(c.key)) this.refresh();
+          }
+        } else if (this.built && !this.dirty) {
           this.dirty = true;
           this.renderStats();
         }
@@ -399,17 +503,17 @@ export class DemoPage {
     this.buttons.start.disabled = !ready || st === 'training';
     this.buttons.pause.disabled = st !== 'training';
     this.buttons.reset.disabled = !ready;
-    const canSave = !!this.session?.checkpoint;
+    const canSave = !!this.spec.checkpointName && this.built;
     this.buttons.download.hidden = !canSave;
     this.buttons.download.disabled = !canSave || !ready || st === 'training';
   }
 
   /** Saves the session's checkpoint through the browser's download (paused or done). */
   private async download(): Promise<void> {
-    const s = this.session;
-    if (!s?.checkpoint || this.running) return;
+    if (!this.spec.checkpointName || !this.built || this.running || !this.client) return;
     try {
-      const { bytes, filename } = await s.checkpoint(this.state.step);
+      const bytes = await this.client.checkpoint();
+      const filename = this.spec.checkpointName(this.state.step);
       this.lastCheckpoint = bytes;
       downloadCheckpoint(bytes, filename);
       this.setOutput('download', { filename, bytes: bytes.length, step: this.state.step });

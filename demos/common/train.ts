@@ -1,15 +1,11 @@
 /**
  * The pages' training driver: one library `Trainer` per session, run in
- * chunks (the shell asks for `n` steps at a time, sized to ~200 ms, and the
- * page stays responsive between them). The Trainer keeps the step numbering
- * (batches are a pure function of the step), the optimizer is built once
- * (Adam's moments survive pause and resume), and the live controls `lr` and
- * `clip` take effect at the next chunk.
- *
- * Clipping: Trainer options are fixed at construction, so a new clipping
- * norm builds a new Trainer over the same model and optimizer at the same
- * step (cheap: its loss objects and batch buffers; nothing of the model's or
- * the optimizer's state is touched).
+ * chunks (src/worker.ts's loop asks for `n` steps at a time, sized to
+ * ~200 ms, in the page's worker or, in the fallback, on the main thread).
+ * The Trainer keeps the step numbering (batches are a pure function of the
+ * step), the optimizer is built once (Adam's moments survive pause and
+ * resume), and the live controls `lr` and `clip` take effect at the next
+ * chunk (`optimizer.lr = v`, `trainer.clip = v`: between steps).
  */
 import { mulberry32 } from '../../src/nn/init.js';
 import type { TrainData } from '../../src/train/data.js';
@@ -50,7 +46,7 @@ const clipOf = (v: unknown): number | undefined => (typeof v === 'number' && v >
 
 export class PageTrainer {
   readonly optimizer: Optimizer;
-  private trainer: Trainer;
+  private readonly trainer: Trainer;
   private clip: number | undefined;
   /** Live values waiting for the next chunk (never applied while a chunk runs). */
   private pending: { lr?: number; clip?: number | undefined } = {};
@@ -62,11 +58,7 @@ export class PageTrainer {
   ) {
     this.optimizer = o.optimizer ?? new Adam(model.parameters(), { lr: o.lr ?? 1e-3 });
     this.clip = clipOf(o.clip);
-    this.trainer = this.make();
-  }
-
-  private make(): Trainer {
-    return new Trainer(this.model, {
+    this.trainer = new Trainer(this.model, {
       loss: this.o.loss,
       optimizer: this.optimizer,
       classDim: this.o.classDim,
@@ -101,14 +93,7 @@ export class PageTrainer {
     const p = this.pending;
     this.pending = {};
     if (p.lr !== undefined) this.optimizer.lr = p.lr;
-    if ('clip' in p && p.clip !== this.clip) {
-      this.clip = p.clip;
-      const { step, epoch } = this.trainer;
-      this.trainer.destroy();
-      this.trainer = this.make();
-      this.trainer.step = step;
-      this.trainer.epoch = epoch;
-    }
+    if ('clip' in p && p.clip !== this.clip) this.trainer.clip = this.clip = p.clip;
   }
 
   /** Trains `n` more steps; `onStep` sees every step whose loss is read. */

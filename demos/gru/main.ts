@@ -6,19 +6,18 @@
  * two ways (recursive: its own predictions fed back; one-step-ahead: the true
  * previous months fed in), states the held-out RMSE in the series' units next
  * to two naive baselines, and draws the reset and update gates over the
- * input window that precedes the held-out part.
+ * input window that precedes the held-out part. The model trains and
+ * forecasts in the page's worker (job.ts); this file turns the forecasts
+ * into levels and errors and draws them.
  */
-import { SequenceToSequence } from '../../src/models/sequence.js';
-import type { Tensor } from '../../src/tensor.js';
 import { LinePlot } from '../common/plot.js';
-import { PageTrainer, stepRandom } from '../common/train.js';
-import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
-import { Prepared, co2Series, rmse, syntheticSeries, type Series, type Target } from './data.js';
-import { GateView, gateStats, type GateData } from './gates.js';
+import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage } from '../common/shell.js';
+import { rmse, type Prepared, type Series } from './data.js';
+import { GateView, gateStats } from './gates.js';
+import { gruJob, prepared, type GruView } from './job.js';
 
 /** Months of history drawn before the held-out part. */
 const HISTORY = 72;
-const SEED = 1;
 
 interface Panels {
   /** Holds the forecast plot, rebuilt when the series (and so the axes) changes. */
@@ -30,12 +29,8 @@ interface Panels {
 }
 let panels: Panels;
 
-const seriesCache = new Map<string, Series>();
-function seriesFor(name: string): Series {
-  let s = seriesCache.get(name);
-  if (!s) seriesCache.set(name, (s = name === 'synthetic' ? syntheticSeries() : co2Series()));
-  return s;
-}
+/** What the page draws with, for the job being trained (set when it is built). */
+let drawing: ((view: GruView, step: number) => void) | null = null;
 
 let forecastPlot: { plot: LinePlot; key: string } | null = null;
 /** The forecast plot for this series and split (its axes name the last training month and the units), emptied. */
@@ -132,30 +127,14 @@ part.</p>`,
     panels = { forecastBox, errors, summary, gates, gateNote };
   },
 
-  async build(page: DemoPage): Promise<DemoSession> {
+  job: gruJob,
+  worker: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }),
+  checkpointName: (step) => `gru-forecast-step${step}.safetensors`,
+  show: (_page, view, step) => drawing?.(view as GruView, step),
+
+  built(page: DemoPage) {
     const v = page.values;
-    const rt = page.rt;
-    const series = seriesFor(String(v.series));
-    const target: Target = v.target === 'levels' ? 'levels' : 'changes';
-    const H = Number(v.horizon);
-    const T = Number(v.window);
-    const B = Number(v.batch);
-    const data = new Prepared(series, H, target, T);
-    const model = new SequenceToSequence(rt, { input: 'dense', inputSize: 1, cell: 'gru', hiddenSize: Number(v.hidden), outputSize: 1, seed: SEED });
-    // Each step's windows drawn from the step (a pure function of it).
-    const trainer = new PageTrainer(
-      model,
-      { xShape: [T, B, 1], yShape: [T, B, 1], batch: (step, x, y) => data.fillBatch(stepRandom(SEED + 6, step), B, x, y) },
-      { loss: 'mse', lr: Number(v.lr), clip: Number(v.clip) },
-    );
-
-    // Inputs of the forecasts, made once per session and rewritten in place.
-    const xWin = rt.tensor(data.context(), [T, 1, 1], 'gru.window');
-    const xOne = rt.tensor(data.oneStepInputs(), [T + H - 1, 1, 1], 'gru.oneStep');
-    const xStep = rt.zeros([1, 1, 1], 'gru.step');
-    const outs = rt.zeros([H], 'gru.recursive');
-    const own: Tensor[] = [xWin, xOne, xStep, outs];
-
+    const { series, data, H, T } = prepared(v);
     const truth = data.truth();
     const seasonal = data.seasonalNaive();
     const naiveRmse = rmse(seasonal, truth);
@@ -166,28 +145,8 @@ part.</p>`,
     const forecastPlot = forecastPlotFor(series, data);
     panels.errors.clear();
 
-    /** Recursive forecast + the gates over the input window (one read each). */
-    async function recursive(): Promise<{ outs: Float32Array; gates: GateData }> {
-      // The window forward: its last output predicts the first held-out month.
-      const w = model.forward(xWin);
-      rt.copy(w.logits.view([1], T - 1), xStep.reshape([1]));
-      rt.copy(w.logits.view([1], T - 1), outs.view([1], 0));
-      // Read the gates now: the next forward (another shape) becomes the layer's "last".
-      const gates = await model.rnn.gateActivations(0, 0);
-      let h = w.h;
-      for (let k = 1; k < H; k++) {
-        // Feed the prediction back (a GPU copy: no read per step), carrying the state.
-        const r = model.forward(xStep, { h0: h });
-        h = r.h;
-        rt.copy(r.logits.reshape([1]), outs.view([1], k));
-        rt.copy(r.logits, xStep);
-      }
-      return { outs: await outs.read(), gates };
-    }
-
-    async function view(step: number): Promise<void> {
-      const rec = await recursive();
-      const one = await model.forward(xOne).logits.read();
+    drawing = (rec: GruView, step: number) => {
+      const one = rec.one;
       const forecast = data.recursiveLevels(rec.outs);
       const oneStep = data.oneStepLevels(one.subarray(T - 1));
       const e = rmse(forecast, truth);
@@ -228,28 +187,6 @@ part.</p>`,
       page.setOutput('lastValueRmse', lastRmse);
       page.setOutput('gates', { T: rec.gates.T, H: rec.gates.H, reset: rs, update: zs });
       page.setOutput('series', String(v.series));
-    }
-
-    return {
-      train: (from, n) => trainer.train(from, n),
-      view,
-      update: (vals) => trainer.update(vals),
-      checkpoint: async (atStep) => ({
-        bytes: await trainer.checkpoint({
-          'demo.series': series.name,
-          'demo.target': target,
-          'demo.window': String(T),
-          // The inputs and outputs are (value - mean) / std of what the network sees (monthly changes or levels).
-          'demo.mean': String(data.mean),
-          'demo.std': String(data.std),
-        }),
-        filename: `gru-forecast-step${atStep}.safetensors`,
-      }),
-      destroy() {
-        for (const t of own) t.destroy();
-        trainer.destroy();
-        model.destroy();
-      },
     };
   },
 });

@@ -3,68 +3,18 @@
  * text); between training chunks, samples text one character at a time and
  * draws the input, forget and output gates over a passage as a heat map.
  *
- * The heat map and the sample run on a copy of the model, `reader` (weights
- * copied on the GPU before each view): its forward over the [SAMPLE, 1]
- * passage gives the gates, and its `generate` continues the passage with
- * every character picked on the GPU (one submit, one read-back). The trained
- * model's buffers and plan for [seqLen, batch] are never resized or evicted
- * by the views.
+ * The model trains in the page's worker (job.ts, worker.ts); this file only
+ * draws what the job posts back: the gates over a passage and the sample.
  */
-import sonnets from '../../data/sonnets.txt?raw';
-import { SequenceToSequence, type SequenceModelOptions } from '../../src/models/sequence.js';
-import type { Runtime } from '../../src/runtime.js';
-import type { Tensor } from '../../src/tensor.js';
-import { PageTrainer, stepRandom } from '../common/train.js';
-import { clipControl, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
+import { runDemo, clipControl, hiddenControl, lrControl, type DemoPage } from '../common/shell.js';
 import { GateHeatMap, type GateStrip } from './heatmap.js';
+import { MIN_TEXT, SAMPLE, chooseText, lstmJob, needed, type LstmInfo, type LstmView } from './job.js';
 import './style.css';
 
-const SEED = 1;
-/** Characters in the heat map's passage (which the samples continue). */
-const SAMPLE = 60;
 /** Units shown per gate. */
 const UNITS = 32;
-/** A pasted text needs at least this many characters (and twice the sequence length). */
-const MIN_TEXT = 100;
 /** The gates drawn, by the names `gateActivations` gives them (the cell candidate g is in -1..1: left out). */
 const GATES = ['input', 'forget', 'output'];
-
-interface Corpus {
-  chars: string[];
-  source: string;
-  /** Why a pasted text was not used ('' when it was, or when none was pasted). */
-  warning: string;
-}
-
-function needed(seqLen: number): number {
-  return Math.max(MIN_TEXT, 2 * seqLen + 2);
-}
-
-/** The pasted text when it is long enough, else the sonnets (and why). */
-function chooseText(pasted: string, seqLen: number): Corpus {
-  const p = [...pasted.replace(/\r\n?/g, '\n')];
-  const sonnetsCorpus = { chars: [...sonnets], source: "Shakespeare's sonnets (built in)" };
-  if (!pasted.trim()) return { ...sonnetsCorpus, warning: '' };
-  const need = needed(seqLen);
-  if (p.length < need) {
-    return { ...sonnetsCorpus, warning: `Your text has ${p.length} characters: too short, it needs at least ${need} (for sequence length ${seqLen}). Training on the sonnets instead.` };
-  }
-  return { chars: p, source: `your text (${p.length} characters)`, warning: '' };
-}
-
-/** The heat map's passage: SAMPLE characters from the start of the line nearest the middle of the text. */
-function passageStart(chars: string[]): number {
-  const mid = Math.floor((chars.length - SAMPLE) / 2);
-  let s = mid;
-  while (s > 0 && chars[s - 1] !== '\n') s--;
-  return Math.max(0, Math.min(s, chars.length - SAMPLE));
-}
-
-/** GPU-side copy of every parameter (the models share one configuration, hence one layout). */
-function copyWeights(rt: Runtime, from: SequenceToSequence, to: SequenceToSequence): void {
-  const dst = to.parameters();
-  from.parameters().forEach((p, i) => rt.copy(p.value, dst[i]!.value));
-}
 
 // ------------------------------------------------------------------ panels
 
@@ -77,8 +27,8 @@ interface Panels {
 }
 
 let panels!: Panels;
-/** The session being shown (for the "sample again" button). */
-let current: { view(step: number): Promise<void>; step(): number } | null = null;
+/** The passage of the job being shown. */
+let passage: string[] = [];
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -128,9 +78,9 @@ function setup(page: DemoPage): void {
     else setNote(`Your text: ${n} characters, ${distinct} distinct. Press Reset, then Start, to train on it.`, false);
   });
   again.onclick = () => {
-    if (!current) return;
+    if (!page.hasModel) return;
     again.disabled = true;
-    void current.view(current.step()).finally(() => (again.disabled = !current));
+    page.refresh();
   };
 }
 
@@ -139,153 +89,71 @@ function setNote(text: string, warn: boolean): void {
   panels.note.classList.toggle('warn', warn);
 }
 
-// ----------------------------------------------------------------- session
+// ----------------------------------------------------------------- drawing
 
-async function build(page: DemoPage): Promise<DemoSession> {
-  const { rt, values: v } = page;
-  const T = Number(v.seqLen);
-  const B = Number(v.batch);
-  const H = Number(v.hidden);
-  const corpus = chooseText(String(v.text), T);
-  const { chars } = corpus;
-  const vocab = [...new Set(chars)].sort();
-  const V = vocab.length;
-  const index = new Map(vocab.map((ch, i) => [ch, i]));
-  const ids = Float32Array.from(chars, (ch) => index.get(ch)!);
-  panels.source.textContent = `Training text: ${corpus.source}, ${V} distinct characters; a uniform guess scores ln ${V} = ${Math.log(V).toFixed(2)}.`;
-  setNote(corpus.warning, corpus.warning !== '');
-  page.setOutput('source', corpus.source);
-  page.setOutput('vocab', vocab.join(''));
-  if (corpus.warning) page.setOutput('warning', corpus.warning);
-
-  const opts: SequenceModelOptions = { input: 'embedding', inputSize: V, cell: 'lstm', hiddenSize: H, outputSize: V, seed: SEED };
-  const model = new SequenceToSequence(rt, opts);
-  const reader = new SequenceToSequence(rt, opts);
-  const at = passageStart(chars);
-  const passage = chars.slice(at, at + SAMPLE);
-  const passageIds = Array.from(ids.subarray(at, at + SAMPLE));
-  const readerX: Tensor = rt.tensor(passageIds, [SAMPLE, 1], 'lstm.passage');
-
-  // Random windows of the text (drawn from the step: a pure function of it); the targets are the inputs shifted by one character.
-  const trainer = new PageTrainer(
-    model,
-    {
-      xShape: [T, B],
-      yShape: [T * B],
-      numClasses: V,
-      batch(step, x, y) {
-        const rand = stepRandom(SEED + 6, step);
-        for (let b = 0; b < B; b++) {
-          const s = Math.floor(rand() * (ids.length - T - 1));
-          for (let t = 0; t < T; t++) {
-            x[t * B + b] = ids[s + t]!;
-            y[t * B + b] = ids[s + t + 1]!;
-          }
-        }
-      },
-    },
-    { loss: 'cross_entropy', lr: Number(v.lr), clip: Number(v.clip) },
-  );
-
-  let step = 0;
-  let destroyed = false;
-
-  /** The heat map and a sample, from the weights after `at` steps. */
-  async function view(atStep: number): Promise<void> {
-    if (destroyed) return;
-    const t0 = performance.now();
-    copyWeights(rt, model, reader);
-    // The passage in one forward: gates for the heat map.
-    reader.forward(readerX);
-    const acts = await reader.rnn.gateActivations();
-    showGates(acts.names, acts.values, acts.H);
-
-    // Its continuation, sampled on the GPU (seeded by the step: the same weights give the same text).
-    const temperature = Number(page.values.temperature);
-    const length = Number(page.values.genLength);
-    const [out] = await reader.generate(length, { prime: passageIds, temperature, seed: SEED + atStep });
-    if (destroyed) return;
-    const text = out!.map((i) => vocab[i]!).join('');
-    panels.gen.replaceChildren(el('span', 'prime', passage.join('')), el('span', 'cont', text));
-    panels.gen.title = `step ${atStep}, temperature ${temperature}`;
-    page.setOutput('generated', text);
-    page.setOutput('temperature', temperature);
-    page.setOutput('viewStep', atStep);
-    page.setOutput('viewMs', Math.round(performance.now() - t0));
-  }
-
-  /** Draws the chosen gates and records their statistics (over all units, not only those drawn). */
-  function showGates(names: string[], values: Float32Array, hidden: number): void {
-    const G = names.length;
-    const shown = Math.min(UNITS, hidden);
-    const strips: GateStrip[] = [];
-    const mean: Record<string, number> = {};
-    const min: Record<string, number> = {};
-    const max: Record<string, number> = {};
-    for (const name of GATES) {
-      const g = names.indexOf(name);
-      const vals = new Float32Array(shown * SAMPLE);
-      let sum = 0;
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let t = 0; t < SAMPLE; t++) {
-        // values[((t * B + b) * G + g) * H + j], here with B = 1.
-        const row = (t * G + g) * hidden;
-        for (let j = 0; j < hidden; j++) {
-          const a = values[row + j]!;
-          sum += a;
-          lo = Math.min(lo, a);
-          hi = Math.max(hi, a);
-          if (j < shown) vals[j * SAMPLE + t] = a;
-        }
-      }
-      strips.push({ name, values: vals });
-      mean[name] = sum / (SAMPLE * hidden);
-      min[name] = lo;
-      max[name] = hi;
-    }
-    const summary = `mean over all ${hidden} units and ${SAMPLE} characters: ` + GATES.map((n) => `${n} ${mean[n]!.toFixed(3)}`).join(' · ');
-    panels.heat.set({ chars: passage, units: shown, strips }, summary);
-    page.setOutput('gates', { names: GATES, T: SAMPLE, H: shown, hidden, text: passage.join(''), mean, min, max });
-  }
-
-  // Views run one at a time (the shell's, and the "sample again" button's).
-  let queue: Promise<void> = Promise.resolve();
-  const queued = (s: number): Promise<void> => (queue = queue.then(() => view(s)));
-  current = { view: queued, step: () => step };
+function built(page: DemoPage, info: unknown): void {
+  const i = info as LstmInfo;
+  const V = i.vocab.length;
+  passage = i.passage;
+  panels.source.textContent = `Training text: ${i.source}, ${V} distinct characters; a uniform guess scores ln ${V} = ${Math.log(V).toFixed(2)}.`;
+  setNote(i.warning, i.warning !== '');
+  page.setOutput('source', i.source);
+  page.setOutput('vocab', i.vocab.join(''));
+  if (i.warning) page.setOutput('warning', i.warning);
+  else delete page.state.output.warning;
   panels.again.disabled = false;
+}
 
-  return {
-    async train(from, n) {
-      const pts = await trainer.train(from, n);
-      step = from + n;
-      return pts;
-    },
-    view: queued,
-    update: (vals) => trainer.update(vals),
-    // The metadata `webgpu-rnn sample --checkpoint FILE` reads: the page's model samples from the command line too.
-    checkpoint: async (atStep) => ({
-      bytes: await trainer.checkpoint({
-        'charmodel.arch': 'lstm',
-        'charmodel.hidden': String(H),
-        'charmodel.layers': '1',
-        'charmodel.vocab': JSON.stringify(vocab),
-        'charmodel.embedding': String(opts.embeddingDim ?? H),
-      }),
-      filename: `lstm-char-step${atStep}.safetensors`,
-    }),
-    destroy() {
-      destroyed = true;
-      current = null;
-      panels.again.disabled = true;
-      // After a view still in flight (it stops at its next read).
-      void queue.then(() => {
-        for (const m of [model, reader]) m.destroy();
-        readerX.destroy();
-        trainer.destroy();
-      });
-    },
-  };
+function el2<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] {
+  return el(tag, cls, text);
+}
+
+/** Draws the heat map and the sample the job computed after `atStep` steps. */
+function show(page: DemoPage, view: unknown, atStep: number): void {
+  const v = view as LstmView;
+  showGates(page, v.names, v.values, v.H);
+  panels.gen.replaceChildren(el2('span', 'prime', passage.join('')), el2('span', 'cont', v.generated));
+  panels.gen.title = `step ${atStep}, temperature ${v.temperature}`;
+  page.setOutput('generated', v.generated);
+  page.setOutput('temperature', v.temperature);
+  page.setOutput('viewStep', atStep);
+  page.setOutput('viewMs', v.ms);
+  panels.again.disabled = false;
+}
+
+/** Draws the chosen gates and records their statistics (over all units, not only those drawn). */
+function showGates(page: DemoPage, names: string[], values: Float32Array, hidden: number): void {
+  const G = names.length;
+  const shown = Math.min(UNITS, hidden);
+  const strips: GateStrip[] = [];
+  const mean: Record<string, number> = {};
+  const min: Record<string, number> = {};
+  const max: Record<string, number> = {};
+  for (const name of GATES) {
+    const g = names.indexOf(name);
+    const vals = new Float32Array(shown * SAMPLE);
+    let sum = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let t = 0; t < SAMPLE; t++) {
+      // values[((t * B + b) * G + g) * H + j], here with B = 1.
+      const row = (t * G + g) * hidden;
+      for (let j = 0; j < hidden; j++) {
+        const a = values[row + j]!;
+        sum += a;
+        lo = Math.min(lo, a);
+        hi = Math.max(hi, a);
+        if (j < shown) vals[j * SAMPLE + t] = a;
+      }
+    }
+    strips.push({ name, values: vals });
+    mean[name] = sum / (SAMPLE * hidden);
+    min[name] = lo;
+    max[name] = hi;
+  }
+  const summary = `mean over all ${hidden} units and ${SAMPLE} characters: ` + GATES.map((n) => `${n} ${mean[n]!.toFixed(3)}`).join(' · ');
+  panels.heat.set({ chars: passage, units: shown, strips }, summary);
+  page.setOutput('gates', { names: GATES, T: SAMPLE, H: shown, hidden, text: passage.join(''), mean, min, max });
 }
 
 runDemo({
@@ -325,5 +193,11 @@ The heat map below shows the three gates over a passage of the text; the sample 
   ],
   viewEveryMs: 2000,
   setup,
-  build,
+  job: lstmJob,
+  worker: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }),
+  built,
+  show,
+  reset: () => (panels.again.disabled = true),
+  checkpointName: (step) => `lstm-char-step${step}.safetensors`,
+  refreshOn: ['temperature', 'genLength'],
 });

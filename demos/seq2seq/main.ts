@@ -3,20 +3,19 @@
  * final state starts a decoder that writes the answer one digit at a time.
  * Tasks: reverse a string, or add two numbers. Shows the held-out accuracy
  * (greedy decoding) over training, a few held-out examples, and decodes what
- * the user types.
+ * the user types. The model trains, evaluates and decodes in the page's
+ * worker (job.ts; the text box is a `decode` request); this file draws.
  *
  * Test outputs (`window.__demo.output`): `accuracy` {exact, perChar} at the
  * last view, `examples` [{input, expected, decoded}], and after a decode from
  * the text box `userDecoded` {input, output}.
  */
-import { clipControl, hiddenControl, lrControl, runDemo, type DemoPage, type DemoSession } from '../common/shell.js';
+import { clipControl, hiddenControl, lrControl, runDemo, type DemoPage } from '../common/shell.js';
 import { LinePlot } from '../common/plot.js';
+import { HELD_OUT, seq2seqJob, type Seq2seqView } from './job.js';
 import { TASKS, taskNamed, type Task } from './tasks.js';
-import { ModelGone, Seq2seqTrainer, type Decoded } from './trainer.js';
+import type { Decoded } from './trainer.js';
 import './style.css';
-
-/** Held-out inputs decoded at every view (a multiple of every batch option). */
-const HELD_OUT = 64;
 /** Held-out examples listed on the page. */
 const SHOWN = 8;
 
@@ -51,7 +50,8 @@ interface Ui {
   result: HTMLElement;
 }
 let ui: Ui;
-let current: { trainer: Seq2seqTrainer; task: Task; step: number } | null = null;
+/** The task of the model being trained (the model itself is in the job), null before Start and after Reset. */
+let current: { task: Task } | null = null;
 
 /** The task the text box is for: the trained model's, else the one selected. */
 function activeTask(page: DemoPage): Task {
@@ -79,15 +79,14 @@ async function decodeUserInput(page: DemoPage): Promise<void> {
     setMessage(problem, 'invalid');
     return;
   }
-  const session = current;
-  if (!session) {
+  if (!current || !page.hasModel) {
     setMessage('There is no model yet: press Start (the model is built when training starts), then decode.', 'note');
     return;
   }
   ui.decodeBtn.disabled = true;
   setMessage('Decoding...', 'note');
   try {
-    const output = await session.trainer.decode(input);
+    const output = await page.request<string>('decode', input);
     const expected = task.answer(input);
     ui.result.textContent = '';
     const row = (k: string, v: HTMLElement | string) => {
@@ -104,10 +103,11 @@ async function decodeUserInput(page: DemoPage): Promise<void> {
     const ok = output === expected;
     ui.result.append(el('div', { class: `s2s-verdict ${ok ? 'ok' : 'bad'}` }, ok ? '✓ correct' : '✗ not (yet) right'));
     ui.result.dataset.input = input;
-    setMessage(`Greedy decoding by the model after ${session.step} training steps.`, 'note');
+    setMessage(`Greedy decoding by the model after ${page.state.step} training steps.`, 'note');
     page.setOutput('userDecoded', { input, output });
   } catch (e) {
-    if (e instanceof ModelGone) setMessage(e.message, 'note');
+    // The model went away (Reset) while the decode waited: say so, no error.
+    if (!page.hasModel) setMessage('The model was reset: press Start to train a new one, then decode.', 'note');
     else throw e;
   } finally {
     ui.decodeBtn.disabled = false;
@@ -208,52 +208,34 @@ runDemo({
     });
   },
 
-  async build(page): Promise<DemoSession> {
-    const v = page.values;
-    const task = taskNamed(v.task);
-    const cell = v.cell === 'gru' ? 'gru' : 'lstm';
-    const trainer = new Seq2seqTrainer(page.rt, {
-      task,
-      cell,
-      hiddenSize: Number(v.hidden),
-      batch: Number(v.batch),
-      lr: Number(v.lr),
-      clip: Number(v.clip),
-      heldOut: HELD_OUT,
-    });
-    const session = { trainer, task, step: 0 };
-    current = session;
+  job: seq2seqJob,
+  worker: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }),
+  built(page) {
+    const task = taskNamed(page.values.task);
+    current = { task };
+    ui.plot.clear();
+    ui.examples.textContent = '';
+    ui.result.textContent = '';
     ui.accLine.textContent = 'Training: the first evaluation comes after a few seconds.';
     if (task.validate(ui.input.value.trim()) !== null) ui.input.value = task.sample;
     showHint(page);
-    let lastView = -1;
-    return {
-      async train(from, n) {
-        const pts = await trainer.train(from, n);
-        session.step = from + n;
-        return pts;
-      },
-      async view(step) {
-        if (step === lastView) return; // the shell views again when paused after a view
-        lastView = step;
-        const ev = await trainer.evaluate();
-        ui.plot.push(step, [ev.exact, ev.perChar]);
-        ui.accLine.textContent = `step ${step}: exact ${pct(ev.exact)} · per character ${pct(ev.perChar)} (${ev.results.length} held-out inputs)`;
-        const shown = ev.results.slice(0, SHOWN);
-        showExamples(shown);
-        page.setOutput('accuracy', { exact: ev.exact, perChar: ev.perChar });
-        page.setOutput('examples', shown.map(({ input, expected, decoded }) => ({ input, expected, decoded })));
-      },
-      update: (vals) => trainer.update(vals),
-      destroy() {
-        trainer.destroy();
-        if (current === session) current = null;
-        ui.plot.clear();
-        ui.examples.textContent = '';
-        ui.result.textContent = '';
-        ui.accLine.textContent = 'No evaluation yet: press Start.';
-        showHint(page);
-      },
-    };
+  },
+  reset(page) {
+    current = null;
+    ui.plot.clear();
+    ui.examples.textContent = '';
+    ui.result.textContent = '';
+    ui.accLine.textContent = 'No evaluation yet: press Start.';
+    showHint(page);
+  },
+  show(page, view, step) {
+    const ev = view as Seq2seqView;
+    if (!ev) return;
+    ui.plot.push(step, [ev.exact, ev.perChar]);
+    ui.accLine.textContent = `step ${step}: exact ${pct(ev.exact)} · per character ${pct(ev.perChar)} (${ev.results.length} held-out inputs)`;
+    const shown = ev.results.slice(0, SHOWN);
+    showExamples(shown);
+    page.setOutput('accuracy', { exact: ev.exact, perChar: ev.perChar });
+    page.setOutput('examples', shown.map(({ input, expected, decoded }) => ({ input, expected, decoded })));
   },
 });

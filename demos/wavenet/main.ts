@@ -4,32 +4,14 @@
  * cross-entropy), then continued sample by sample with the library's fast
  * generation (per-layer queues on the GPU) and played through Web Audio.
  */
-import { muLawDecode } from '../../src/nn/mulaw.js';
-import { WaveNet, receptiveField, type WaveNetConfig } from '../../src/nn/wavenet.js';
+import { receptiveField } from '../../src/nn/wavenet.js';
 import { LinePlot } from '../common/plot.js';
-import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage, type Values } from '../common/shell.js';
-import { PageTrainer, stepRandom } from '../common/train.js';
+import { clipControl, fmt, hiddenControl, lrControl, runDemo, type DemoPage } from '../common/shell.js';
 import { Player, toAudioBuffer } from './audio.js';
 import { StackDiagram } from './diagram.js';
-import { MELODY, stats, synthesize, type Waveform } from './waveform.js';
+import { configOf, wavenetJob, type WaveNetInfo, type WaveNetView } from './job.js';
+import { stats } from './waveform.js';
 import './wavenet.css';
-
-/** The model the controls describe: channels, dilations 1..2^(layers-1) repeated `stacks` times, mu-law classes. */
-function configOf(v: Values): WaveNetConfig & { dilations: number[]; stacks: number; kernelSize: number } {
-  const C = Number(v.hidden);
-  const Q = Number(v.classes);
-  return {
-    inChannels: 1, // the previous sample's mu-law decoded amplitude (the generation kernel feeds back the same)
-    residualChannels: C,
-    dilationChannels: C,
-    skipChannels: 2 * C,
-    outChannels: Q, // logits over the mu-law classes
-    dilations: Array.from({ length: Number(v.layers) }, (_, i) => 2 ** i),
-    stacks: Number(v.stacks),
-    kernelSize: 2,
-    seed: 1,
-  };
-}
 
 let diagram: StackDiagram;
 let diagramNote: HTMLElement;
@@ -42,8 +24,8 @@ let regen: HTMLButtonElement;
 const player = new Player();
 /** The buffers the Play buttons play (built without an AudioContext). */
 const buffers: { generated: AudioBuffer | null; training: AudioBuffer | null } = { generated: null, training: null };
-/** Generation of the live session, for the Generate button while paused. */
-let generateNow: (() => Promise<void>) | null = null;
+/** The job being trained (set when it is built). */
+let info: WaveNetInfo | null = null;
 
 function drawDiagram(page: DemoPage): void {
   const cfg = configOf(page.values);
@@ -66,14 +48,6 @@ function button(parent: HTMLElement, id: string, text: string, onClick: () => vo
   b.onclick = onClick;
   parent.append(b);
   return b;
-}
-
-const waveforms = new Map<string, Waveform>();
-function waveformFor(rate: number, levels: number): Waveform {
-  const key = `${rate}/${levels}`;
-  let w = waveforms.get(key);
-  if (!w) waveforms.set(key, (w = synthesize(rate, levels)));
-  return w;
 }
 
 runDemo({
@@ -163,7 +137,7 @@ the end.</p>`,
     playTrain = button(bar, 'play-training', '▶ Play training clip', () => void play(page, 'training'));
     button(bar, 'stop', '■ Stop', () => player.stop()).disabled = false;
     regen = button(bar, 'generate', 'Generate again', () => {
-      if (page.state.status !== 'training' && generateNow) void generateNow().catch((e: unknown) => console.error(e));
+      if (page.state.status !== 'training' && page.hasModel) page.refresh();
     });
     gp.append(genStats, bar);
     fullPlot = new LinePlot(gp, {
@@ -178,132 +152,61 @@ the end.</p>`,
     });
   },
 
-  async build(page) {
-    const v = page.values;
-    const cfg = configOf(v);
-    const rf = receptiveField(cfg);
-    const Q = cfg.outChannels;
-    const wf = waveformFor(Number(v.rate), Q);
-    const sr = wf.sampleRate;
-    const B = Number(v.batch);
-    const T = Number(v.seqLen);
+  job: wavenetJob,
+  worker: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }),
+  checkpointName: (step) => `wavenet-step${step}.safetensors`,
+  built(page, i) {
+    info = i as WaveNetInfo;
     drawDiagram(page);
-    page.setOutput('receptiveField', rf);
-    page.setOutput('sampleRate', sr);
-
-    const rt = page.rt;
-    const net = new WaveNet(rt, cfg);
-    const N = wf.classes.length;
-    // The WaveNet trains as it is: its [B, Q, T] output is the class dimension 1 of the cross-entropy.
-    const trainer = new PageTrainer(
-      net,
-      {
-        // x: [B, 1, T] the decoded amplitude of sample t; y: [B*T] the class of sample t + 1 (windows drawn from the step).
-        xShape: [B, 1, T],
-        yShape: [B * T],
-        numClasses: Q,
-        batch(step, x, y) {
-          const rand = stepRandom(7, step);
-          for (let b = 0; b < B; b++) {
-            const s = Math.floor(rand() * (N - T - 1));
-            for (let t = 0; t < T; t++) {
-              x[b * T + t] = wf.decoded[s + t]!;
-              y[b * T + t] = wf.classes[s + t + 1]!;
-            }
-          }
-        },
-      },
-      { loss: 'cross_entropy', classDim: 1, lr: Number(v.lr), clip: Number(v.clip) },
-    );
-
-    // Compile the generation kernel now, so that the first measured rate is the kernel's, not the compiler's.
-    const warm = net.generate(1, { mode: 'sample', input: 'mulaw' });
-    await warm.samples.read();
-    warm.samples.buffer.destroy();
-
-    let views = 0;
-    let busy = false;
-    const generate = async (seed: number): Promise<void> => {
-      if (busy) return;
-      busy = true;
-      try {
-        const n = Number(page.values.gen);
-        const temperature = Number(page.values.temperature);
-        // Prime with a stretch of one note (a different note each time), 30 ms after its onset.
-        const note = views++ % MELODY.length;
-        const P = Math.max(rf, Math.round(0.03 * sr));
-        const start = wf.noteStarts[note]! + Math.round(0.03 * sr);
-        const at = (i: number) => wf.decoded[(start + i) % N]!;
-        const prefix = rt.tensor(Float32Array.from({ length: P }, (_, i) => at(i)), [1, 1, P], 'wavenet-demo.prefix');
-        const t0 = performance.now();
-        const { samples } = net.generate(n, { prefix, mode: 'sample', input: 'mulaw', temperature, seed });
-        const cls = await samples.read();
-        const secs = (performance.now() - t0) / 1000;
-        samples.buffer.destroy();
-        prefix.destroy();
-
-        const gen = Float32Array.from(cls, (q) => muLawDecode(q, Q - 1));
-        const truth = Float32Array.from({ length: n }, (_, i) => at(P + i));
-        const sps = n / secs;
-        const g = stats(gen);
-        buffers.generated = toAudioBuffer(gen, sr);
-        buffers.training = toAudioBuffer(truth, sr);
-        const a = buffers.generated;
-        page.setOutput('generated', { length: gen.length, samplesPerSecond: sps, rms: g.rms, min: g.min, max: g.max, temperature, note: MELODY[note], prefix: P });
-        page.setOutput('audio', { length: a.length, sampleRate: a.sampleRate, duration: a.duration });
-        playGen.disabled = playTrain.disabled = regen.disabled = false;
-
-        const L = net.numLayers;
-        genStats.innerHTML =
-          `${n} samples (${(n / sr).toFixed(2)} s at ${sr} Hz) continuing ${MELODY[note]!.toFixed(0)} Hz, temperature ${temperature.toFixed(2)}<br>` +
-          `${(secs * 1000).toFixed(0)} ms: <b>${fmt(sps)} samples/s</b> (${(sps / sr).toFixed(2)}&times; real time), ` +
-          `${L} layers, a queue each (${net.layerDilations.reduce((s, d) => s + d, 0)} past activations per channel kept)<br>` +
-          `generated RMS ${g.rms.toFixed(3)} (training clip ${stats(truth).rms.toFixed(3)}), range [${g.min.toFixed(2)}, ${g.max.toFixed(2)}]`;
-
-        // Zoomed: the prefix's last 20 ms, then up to 40 ms of truth and generation, in ms from the first generated sample.
-        const Z = Math.min(n, Math.round(0.04 * sr));
-        const xs: number[] = [];
-        const pre: (number | null)[] = [];
-        const tru: (number | null)[] = [];
-        const gz: (number | null)[] = [];
-        for (let i = -Math.min(P, Math.round(0.02 * sr)); i < Z; i++) {
-          xs.push((i / sr) * 1000);
-          pre.push(i < 0 ? at(P + i) : null);
-          tru.push(i >= 0 ? truth[i]! : i === -1 ? at(P - 1) : null);
-          gz.push(i >= 0 ? gen[i]! : i === -1 ? at(P - 1) : null);
-        }
-        zoomPlot.set(xs, [pre, tru, gz]);
-        fullPlot.set(Array.from({ length: n }, (_, i) => i / sr), [truth, gen]);
-      } finally {
-        busy = false;
-      }
-    };
-    generateNow = () => generate(page.state.step + views);
-
-    return {
-      train: (from, n) => trainer.train(from, n),
-      update: (vals) => trainer.update(vals),
-      checkpoint: async (atStep) => ({
-        // The WaveNet's parameters under their PyTorch names (input.weight, ...), its Adam state, and the audio settings.
-        bytes: await trainer.checkpoint({
-          'demo.sampleRate': String(wf.sampleRate),
-          'demo.muLawClasses': String(Q),
-          'demo.dilations': JSON.stringify(cfg.dilations),
-          'demo.stacks': String(cfg.stacks),
-        }),
-        filename: `wavenet-step${atStep}.safetensors`,
-      }),
-      view: (step) => generate(step),
-      destroy: () => {
-        generateNow = null;
-        regen.disabled = true;
-        player.stop();
-        trainer.destroy();
-        net.destroy();
-      },
-    };
+    page.setOutput('receptiveField', info.receptiveField);
+    page.setOutput('sampleRate', info.sampleRate);
+  },
+  reset() {
+    info = null;
+    regen.disabled = true;
+    player.stop();
+  },
+  show(page, view) {
+    if (info) showGenerated(page, info, view as WaveNetView);
   },
 });
+
+/** Draws and records a generated continuation (the job's view), and makes its audio buffers. */
+function showGenerated(page: DemoPage, info: WaveNetInfo, v: WaveNetView): void {
+  const { gen, truth, pre, P, secs, note, temperature } = v;
+  const sr = info.sampleRate;
+  const n = gen.length;
+  const sps = n / secs;
+  const g = stats(gen);
+  buffers.generated = toAudioBuffer(gen, sr);
+  buffers.training = toAudioBuffer(truth, sr);
+  const a = buffers.generated;
+  page.setOutput('generated', { length: gen.length, samplesPerSecond: sps, rms: g.rms, min: g.min, max: g.max, temperature, note, prefix: P });
+  page.setOutput('audio', { length: a.length, sampleRate: a.sampleRate, duration: a.duration });
+  playGen.disabled = playTrain.disabled = regen.disabled = false;
+
+  genStats.innerHTML =
+    `${n} samples (${(n / sr).toFixed(2)} s at ${sr} Hz) continuing ${note.toFixed(0)} Hz, temperature ${temperature.toFixed(2)}<br>` +
+    `${(secs * 1000).toFixed(0)} ms: <b>${fmt(sps)} samples/s</b> (${(sps / sr).toFixed(2)}&times; real time), ` +
+    `${info.layers} layers, a queue each (${info.queued} past activations per channel kept)<br>` +
+    `generated RMS ${g.rms.toFixed(3)} (training clip ${stats(truth).rms.toFixed(3)}), range [${g.min.toFixed(2)}, ${g.max.toFixed(2)}]`;
+
+  // Zoomed: the prefix's last 20 ms, then up to 40 ms of truth and generation, in ms from the first generated sample.
+  const Z = Math.min(n, Math.round(0.04 * sr));
+  const tail = pre.length;
+  const xs: number[] = [];
+  const pz: (number | null)[] = [];
+  const tru: (number | null)[] = [];
+  const gz: (number | null)[] = [];
+  for (let i = -tail; i < Z; i++) {
+    xs.push((i / sr) * 1000);
+    pz.push(i < 0 ? pre[tail + i]! : null);
+    tru.push(i >= 0 ? truth[i]! : i === -1 ? pre[tail - 1]! : null);
+    gz.push(i >= 0 ? gen[i]! : i === -1 ? pre[tail - 1]! : null);
+  }
+  zoomPlot.set(xs, [pz, tru, gz]);
+  fullPlot.set(Array.from({ length: n }, (_, i) => i / sr), [truth, gen]);
+}
 
 /** Plays a buffer (a click: the AudioContext may start now) and records what played, for tests. */
 async function play(page: DemoPage, which: 'generated' | 'training'): Promise<void> {
