@@ -18,7 +18,7 @@ export function wavenetData(): { x: Float32Array; targets: Float32Array };
 
 export interface Trainer<M> {
   model: M;
-  /** One full training step in one rt.step; returns its counts. */
+  /** One full training step (trainer.runStep: one submit); returns its counts. */
   step(): Lib.Counters;
   /** The last step's mean loss and gradient norm (before clipping). */
   read(): Promise<{ loss: number; norm: number }>;

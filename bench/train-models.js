@@ -15,10 +15,9 @@
  * 256 classes, CrossEntropyLoss({ classDim: 1 }) against random classes.
  * Both: zeroGrad, forward, loss (forward and gradient), backward,
  * clipGradNorm(all gradient arenas, MAX_NORM), one Adam(lr LR, eps 1e-8) over
- * model.parameters(): the sequence of the Trainer's step (src/train/trainer.ts), recorded
- * here into one `rt.step` of its own so that the bench counts exactly one
- * step's dispatches and times it without the Trainer's per-step upload and
- * loss read-back (the data stays on the GPU, the loss is read once at the end).
+ * model.parameters(): the library's Trainer, one `trainer.runStep(data)` per
+ * step (the batch uploaded, one submit, nothing read back: the loss is read
+ * once at the end), so the bench times the training loop users run.
  */
 
 export const REC = { B: 32, T: 64, I: 32, H: 128 };
@@ -62,35 +61,37 @@ export function wavenetData() {
   return { x: randomData(N, 1), targets };
 }
 
-/** Wires loss, clipping and one Adam over the model's parameters around a Module and returns the trainer. */
-function finish(lib, rt, model, lossFn, record, inputs) {
+/** A Trainer (MSE or cross-entropy, clipping, one Adam over the model's parameters) stepping on fixed data. */
+function finish(lib, model, loss, data, extra = {}) {
   const opt = new lib.Adam(model.parameters(), { lr: LR, eps: EPS });
-  const grads = model.gradientArenas();
-  const norm = rt.zeros([1], 'train.norm');
-  let loss = null;
+  const trainer = new lib.Trainer(model, { loss, optimizer: opt, clip: MAX_NORM, ...extra });
   return {
     model,
     step() {
-      return rt.step(() => {
-        model.zeroGrad();
-        loss = record(lossFn);
-        lib.clipGradNorm(rt, grads, MAX_NORM, norm);
-        opt.step();
-      });
+      return trainer.runStep(data);
     },
     /** The last step's mean loss and gradient norm (before clipping). */
     async read() {
-      return { loss: (await loss.read())[0], norm: (await norm.read())[0] };
+      const r = await trainer.lastLoss();
+      return { loss: r.loss, norm: r.gradNorm };
     },
     destroy() {
-      rt.submit();
-      lossFn.destroy();
+      trainer.destroy();
       opt.destroy();
-      for (const t of [norm, ...inputs]) t.buffer.destroy();
       model.destroy();
     },
   };
 }
+
+/** A TrainData giving the same batch every step. */
+const fixed = (xShape, yShape, x, y) => ({
+  xShape,
+  yShape,
+  batch(_step, xs, ys) {
+    xs.set(x);
+    ys.set(y);
+  },
+});
 
 export function recurrentTrainer(lib, rt, cell, data, stateDict) {
   const { B, T, I, H } = REC;
@@ -100,14 +101,7 @@ export function recurrentTrainer(lib, rt, cell, data, stateDict) {
     Object.defineProperty(model, 'rnn', { value: new lib.GRU(rt, { inputSize: I, hiddenSize: H, resetAfter: false, seed: 3 }), writable: false, configurable: true });
   }
   if (stateDict) model.loadStateDict(stateDict);
-  const x = rt.tensor(data.x, [T, B, I], 'train.x');
-  const y = rt.tensor(data.y, [T, B, 1], 'train.y');
-  return finish(lib, rt, model, new lib.MSELoss(rt), (mse) => {
-    const { logits } = model.forward(x); // [T, B, 1]
-    const l = mse.forward(logits, y);
-    model.backward(l.grad);
-    return l.loss;
-  }, [x, y]);
+  return finish(lib, model, 'mse', fixed([T, B, I], [T, B, 1], data.x, data.y));
 }
 
 export function wavenetTrainer(lib, rt, data, stateDict) {
@@ -117,14 +111,7 @@ export function wavenetTrainer(lib, rt, data, stateDict) {
     dilations: DIL, stacks: STACKS, kernelSize: KS, seed: 7,
   });
   if (stateDict) net.loadStateDict(stateDict);
-  const x = rt.tensor(data.x, [B, 1, T], 'train.x');
-  const tgt = rt.tensor(data.targets, [B * T], 'train.targets');
-  return finish(lib, rt, net, new lib.CrossEntropyLoss(rt, { classDim: 1 }), (ce) => {
-    const { output } = net.forward(x); // [B, 256, T]
-    const l = ce.forward(output, tgt);
-    net.backward(l.grad);
-    return l.loss;
-  }, [x, tgt]);
+  return finish(lib, net, 'cross_entropy', fixed([B, 1, T], [B * T], data.x, data.targets), { classDim: 1 });
 }
 
 /** The trainer for one of MODELS, from its own seeded weights or `stateDict`. */

@@ -19,6 +19,7 @@
  */
 import { pickTokens } from '../ops.js';
 import type { Runtime } from '../runtime.js';
+import type { Counters } from '../scheduler.js';
 import { Tensor, fmtShape, numel } from '../tensor.js';
 import { type Module, type ForwardOutput, outputOf } from '../nn/module.js';
 import { Embedding, Sequential } from '../nn/layers.js';
@@ -169,6 +170,7 @@ export class Trainer {
   private carry: { h?: Tensor; c?: Tensor } = {};
   private epochLosses: number[] = [];
   private readonly o: TrainerOptions;
+  private last: { loss: Tensor; norm: Tensor | null } | null = null;
 
   constructor(
     readonly model: TrainModel,
@@ -304,6 +306,48 @@ export class Trainer {
     return this.model.forward(...args);
   }
 
+  /** Records one training step into the current step: zeroGrad, forward, loss, backward, clipping, the update. */
+  private record(io: Io, opts: Record<string, unknown> | undefined, s: number): { loss: Tensor; norm: Tensor | null } {
+    this.model.zeroGrad();
+    const r = this.forward(io, opts);
+    const out = outputOf(r, `${this.model.constructor.name}.forward`);
+    this.checkTargets(out, io.ys, s);
+    const l = this.applyLoss(this.lossFn, out, io.y);
+    this.model.backward(l.grad.reshape(out.shape));
+    const norm = this.clipValue !== undefined ? clipGradNorm(this.rt, this.model.gradientArenas(), this.clipValue) : null;
+    this.optimizer.step();
+    if (this.o.tbptt) {
+      const st = r as { h?: Tensor; c?: Tensor };
+      this.carry = { h: st.h, c: st.c };
+    }
+    this.last = { loss: l.loss, norm };
+    return this.last;
+  }
+
+  /**
+   * One training step of `data` at `this.step`, synchronously: the batch
+   * uploaded and checked, the step recorded and submitted once, nothing read
+   * back (for benchmarks and loops of one's own; `lastLoss()` reads it).
+   * Returns the step's dispatch, pass, submit and copy counts.
+   */
+  runStep(data: TrainData): Counters {
+    const io = this.ioFor(data, 'train');
+    const s = this.step;
+    this.scheduler?.setStep(s);
+    const opts = this.load(data, io, s);
+    this.probe(io, opts, s);
+    const counts = this.rt.step(() => void this.record(io, opts, s));
+    this.step++;
+    return counts;
+  }
+
+  /** The mean loss and the gradient norm (before clipping; NaN without `clip`) of the last step recorded. */
+  async lastLoss(): Promise<{ loss: number; gradNorm: number }> {
+    if (!this.last) throw new Error('Trainer.lastLoss: no step recorded yet');
+    const [lv, nv] = await Promise.all([this.last.loss.read(), this.last.norm?.read()]);
+    return { loss: lv[0]!, gradNorm: nv ? nv[0]! : NaN };
+  }
+
   /**
    * Trains `steps` more steps (or `epochs` more epochs) from `this.step`.
    * Resolves when every loss read has; rejects on bad data before anything
@@ -346,21 +390,10 @@ export class Trainer {
         const log = s % logEvery === 0 || s === end - 1;
         const lr = this.optimizer.lr;
         rt.step(() => {
-          this.model.zeroGrad();
-          const r = this.forward(io, opts);
-          const out = outputOf(r, `${this.model.constructor.name}.forward`);
-          this.checkTargets(out, io.ys, s);
-          const l = this.applyLoss(this.lossFn, out, io.y);
-          this.model.backward(l.grad.reshape(out.shape));
-          const norm = this.clipValue !== undefined ? clipGradNorm(rt, this.model.gradientArenas(), this.clipValue) : null;
-          this.optimizer.step();
-          if (this.o.tbptt) {
-            const st = r as { h?: Tensor; c?: Tensor };
-            this.carry = { h: st.h, c: st.c };
-          }
+          const { loss, norm } = this.record(io, opts, s);
           if (log) {
             const epoch = this.epoch;
-            const read = Promise.all([l.loss.read(), norm?.read()]).then(([lv, nv]) => {
+            const read = Promise.all([loss.read(), norm?.read()]).then(([lv, nv]) => {
               const info: StepInfo = { step: s, epoch, loss: lv[0]!, lr, stepsPerSecond: (s + 1 - start) / ((performance.now() - t0) / 1000) };
               if (nv) info.gradNorm = nv[0]!;
               losses.push({ step: s, loss: info.loss });
