@@ -35,6 +35,8 @@ export function showChar(ch: string): string {
 
 export class GateHeatMap {
   readonly canvas: HTMLCanvasElement;
+  /** Scratch canvas: one pixel per cell, scaled up into `canvas`. */
+  private cells: HTMLCanvasElement | null = null;
   readonly readout: HTMLElement;
   private data: HeatData | null = null;
   private cellH = 5;
@@ -85,10 +87,13 @@ export class GateHeatMap {
     const H = LABEL_ROW + stripsH + LABEL_ROW + LEGEND;
     const dpr = window.devicePixelRatio || 1;
     const cv = this.canvas;
-    cv.width = Math.round(W * dpr);
-    cv.height = Math.round(H * dpr);
-    cv.style.width = `${W}px`;
-    cv.style.height = `${H}px`;
+    // Resized only when the size changes (a resize reallocates the canvas's pixels).
+    if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
+      cv.width = Math.round(W * dpr);
+      cv.height = Math.round(H * dpr);
+      cv.style.width = `${W}px`;
+      cv.style.height = `${H}px`;
+    }
     const g = cv.getContext('2d');
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -97,7 +102,7 @@ export class GateHeatMap {
     // Cells: one pixel per cell in an image, scaled up without smoothing (thousands of fillRects took
     // ~100 ms of the main thread per view on a software rasteriser).
     const x0 = (t: number) => Math.round(LEFT + t * colW);
-    const img = document.createElement('canvas');
+    const img = (this.cells ??= document.createElement('canvas'));
     img.width = T;
     img.height = d.units;
     const ig = img.getContext('2d');
