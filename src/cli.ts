@@ -177,11 +177,11 @@ async function runTrainer(trainer: Trainer, data: TrainData, steps: number): Pro
 async function resume(trainer: Trainer, path: string, cfg: ModelConfig, lrFlag: number | undefined, data: string): Promise<void> {
   const bytes = await readBytes(path, '--resume');
   const { cfg: saved, meta } = readConfig(bytes, path);
-  if (meta['charmodel.data'] !== undefined && meta['charmodel.data'] !== data) {
-    throw new UsageError(`--resume: '${path}' was trained on other data (fingerprint ${meta['charmodel.data'].slice(0, 40)}, this --data gives ${data}): resume with the same --data and --column`);
-  }
   if (describeModel(saved) !== describeModel(cfg) || saved.vocab.join('') !== cfg.vocab.join('')) {
     throw new UsageError(`--resume: '${path}' holds a ${describeModel(saved)}; this run is ${describeModel(cfg)} (same --arch, --hidden, --layers and data)`);
+  }
+  if (meta['charmodel.data'] !== undefined && meta['charmodel.data'] !== data) {
+    throw new UsageError(`--resume: '${path}' was trained on other data (fingerprint ${meta['charmodel.data'].slice(0, 40)}, this --data gives ${data}): resume with the same --data and --column`);
   }
   if (saved.mean !== undefined && (saved.mean !== cfg.mean || saved.std !== cfg.std)) {
     throw new UsageError(`--resume: '${path}' was trained on other data (normalised by mean ${saved.mean}, std ${saved.std}; this data gives ${cfg.mean}, ${cfg.std})`);
