@@ -258,12 +258,13 @@ describe('CLI checkpoint fuzzer: mutations of a real train --out file', () => {
       }],
     ];
     // Time-bounded: each run starts Node and Dawn (~3 s; an accepted file trains or samples too, ~10 s on a loaded 2-core machine).
-    const budgetMs = 180_000;
+    // Every kind of mutation once per run (fresh seeds vary them run to run): 36 took 160 s in CI.
+    const budgetMs = 90_000;
     const t0 = performance.now();
     const counts: Record<string, number> = {};
     const failures: string[] = [];
     let done = 0;
-    for (let i = 0; i < 36 && performance.now() - t0 < budgetMs; i++) {
+    for (let i = 0; i < mutations.length && performance.now() - t0 < budgetMs; i++) {
       const [name, make] = mutations[i % mutations.length]!;
       const path = join(dir, 'fuzz', `m${i}.safetensors`);
       mkdirSync(join(dir, 'fuzz'), { recursive: true });
@@ -284,6 +285,6 @@ describe('CLI checkpoint fuzzer: mutations of a real train --out file', () => {
     }
     console.log(`CLI fuzzer: seed ${seed} (replay: WEBGPU_RNN_SEED=${seed}), ${done} mutations in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${JSON.stringify(counts)}`);
     expect(failures, `seed ${seed}`).toEqual([]);
-    expect(done).toBeGreaterThanOrEqual(6); // 13 in 180 s measured on 2 loaded cores; 36 (every kind 3 times) on a free machine
+    expect(done).toBeGreaterThanOrEqual(6); // all 12 kinds in ~55 s on a free machine; 6 at least under heavy load
   }, 420_000);
 });
