@@ -17,6 +17,7 @@ import { loadFile, saveFile } from './io/checkpoint-node.js';
 import { decodeSafetensors } from './io/safetensors.js';
 import { EncoderDecoder } from './models/seq2seq.js';
 import { SequenceToSequence } from './models/sequence.js';
+import { mulberry32 } from './nn/init.js';
 import { WaveNet } from './nn/wavenet.js';
 import { dawnGpu } from './dawn.js';
 import { createRuntime, setGpuProvider, type Runtime } from './runtime.js';
@@ -341,8 +342,7 @@ async function trainSeq2seq(o: Record<string, unknown>): Promise<void> {
   const ids = Array.from(text, (ch) => vocab.indexOf(ch));
   if (ids.length < 4 * L) throw new UsageError(`the text in '${String(dataPath)}' is too short (${ids.length} characters, need ${4 * L})`);
   // Stretches of 4..8 characters at seeded places: a fixed pool, so batches are a function of the step.
-  let h = seed >>> 0;
-  const rand = () => ((h = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const rand = mulberry32(seed);
   const pick = (): number[] => {
     const n = 4 + Math.floor(rand() * (L - 3));
     const at = Math.floor(rand() * (ids.length - n));
