@@ -5,41 +5,36 @@
 //   r = sigmoid(gates_r + gh_r),  z = sigmoid(gates_z + gh_z)
 //   n = tanh(gates_n + r * gh_n),  h_t = (1 - z) * n + z * h_{t-1}
 //
-// Layout, directions, lengths and entry points: recurrent.wgsl. G = 3; the cell's own tensors:
+// Layout and directions: recurrent.wgsl; entry points: recurrent_steps.wgsl; tensors: src/nn/cells.ts. G = 3; the cell's own tensors:
 //   act:  ghn [T, B, H] (gh_n, needed for dr)
 //   grad: dgates [T, B, 3H] (input side: the gates' pre-activation gradients),
 //         dgh [T, B, 3H] (hidden side: equal to dgates except n: dn_pre * r),
 //         dcarry [B, H] (dh_{t-1} through the z * h_{t-1} path)
 // Backward per step: dh = dOut[t] + dcarry + sum_k dgh[next, k] W_hh[k, j] (or dhn at a row's last step).
 
-struct Dims {
-  T: u32, B: u32, H: u32,
-  t: u32,
-  reverse: u32,
-  ldOut: u32,
-  oOut: u32, oGates: u32, oHprev: u32, oGhn: u32,   // in act / saved
-  oHn: u32,                                         // in fin / dfin
-  oH0: u32,                                         // in init / dinit
-  oDgates: u32, oDgh: u32, oDcarry: u32,            // in grad
-  oWhh: u32, oBhh: u32,                             // in w
-  offDOut: u32, offLen: u32,
-  hasBias: u32,
-  oDhs: u32,       // in grad: where to keep dL/dh_t [T, B, H]; NONE: not kept
-}
-
 const G = 3u;
+const PHASES = 1u;
 
 // #include recurrent
 // #include recurrent_steps
 
-fn dgh_base() -> u32 { return dims.oDgh; }
+// One phase: the products are all G gates against h_prev, and all gate-gradient rows of the next step.
+fn forward_gh(p: u32, t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> { return forward_product(t, b0, j); }
+fn backward_rec(p: u32, t: u32, b0: u32, j0: u32) -> array<vec4<f32>, 4> {
+  let n = next_clamped(t);
+  return backward_product(n, n, n, n, b0, j0, dims.oDgh);
+}
+fn final_rec(b0: u32, j0: u32) -> array<vec4<f32>, 4> {
+  let f = first_steps(b0);
+  return backward_product(f.x, f.y, f.z, f.w, b0, j0, dims.oDgh);
+}
 
 fn init_unit(b: u32, j: u32) {
   let H = dims.H;
   act_st(dims.oHprev + (first_step(row_len(b)) * dims.B + b) * H + j, init[dims.oH0 + b * H + j]);
 }
 
-fn forward_cell(t: u32, b: u32, j: u32, gh_: vec4<f32>) {
+fn forward_cell(p: u32, t: u32, b: u32, j: u32, gh_: vec4<f32>) {
   let H = dims.H; let B = dims.B;
   let l = row_len(b);
   let row = t * B + b;
@@ -66,7 +61,7 @@ fn forward_cell(t: u32, b: u32, j: u32, gh_: vec4<f32>) {
   }
 }
 
-fn backward_cell(t: u32, b: u32, j: u32, rec: f32) {
+fn backward_cell(p: u32, t: u32, b: u32, j: u32, rec: f32) {
   let H = dims.H; let B = dims.B;
   let l = row_len(b);
   let row = t * B + b;

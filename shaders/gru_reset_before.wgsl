@@ -9,35 +9,18 @@
 //   A: r, z and rh = r * h_{t-1} for each unit       B: n and h_t for each unit
 // and backward likewise:
 //   1: dh_t, then dn, dz (and the z * h path)          2: d(rh) = dn_pre W_hn, then dr
-// Per-step path: two dispatches per step. Whole-sequence path: a storage
-// barrier between the phases. Bindings, products and work split: recurrent.wgsl
-// (an invocation owns 4 batch rows; one unit forward, four units backward).
+// PHASES = 2: two dispatches per step, or a storage barrier between the phases
+// (recurrent_steps.wgsl). Bindings, products and work split: recurrent.wgsl.
 // Layout as gru.wgsl, with
 //   act:  rh [T, B, H] (the input of W_hn) instead of gh_n
 //   grad: drh [T, B, H] (d rh, read by the step before through r)
 // Backward: dh_t = dOut[t] + dcarry + sum_{k in r,z rows} dgh[next, k] W_hh[k, j] + drh[next, j] * r[next, j].
 
-struct Dims {
-  T: u32, B: u32, H: u32,
-  t: u32,
-  reverse: u32,
-  ldOut: u32,
-  oOut: u32, oGates: u32, oHprev: u32, oRh: u32,    // in act / saved
-  oHn: u32,                                         // in fin / dfin
-  oH0: u32,                                         // in init / dinit
-  oDgates: u32, oDgh: u32, oDcarry: u32, oDrh: u32, // in grad
-  oWhh: u32, oBhh: u32,                             // in w
-  offDOut: u32, offLen: u32,
-  hasBias: u32,
-  oDhs: u32,       // in grad: where to keep dL/dh_t [T, B, H]; NONE: not kept
-}
-
 const G = 3u;
+const PHASES = 2u;
 
 // #include recurrent
-
-
-fn dgh_base() -> u32 { return dims.oDgh; }
+// #include recurrent_steps
 
 fn init_unit(b: u32, j: u32) {
   let H = dims.H;
@@ -137,140 +120,32 @@ fn final_cell(b: u32, j: u32, rec: f32) {
   dinit[dims.oH0 + b * H + j] = grad_ld(dims.oDcarry + b * H + j) + rec + through_rh(first_step(row_len(b)), b, j);
 }
 
-// ---- rows b0..b0+3, unit j (forward) or units j0..j0+3 (backward) ----
+// ---- the products of each phase (recurrent_steps.wgsl calls them) ----
 
-fn forward_a(t: u32, b0: u32, j: u32) {
-  let gh = forward_product_g(t, b0, j, 2u, 0u, dims.oHprev);
-  let B = dims.B;
-  cell_a(t, b0, j, gh[0]);
-  if (b0 + 1u < B) { cell_a(t, b0 + 1u, j, gh[1]); }
-  if (b0 + 2u < B) { cell_a(t, b0 + 2u, j, gh[2]); }
-  if (b0 + 3u < B) { cell_a(t, b0 + 3u, j, gh[3]); }
+fn forward_gh(p: u32, t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> {
+  if (p == 0u) { return forward_product_g(t, b0, j, 2u, 0u, dims.oHprev); }   // rows r, z against h_prev
+  return forward_product_g(t, b0, j, 1u, 2u * dims.H, dims.oRh);               // rows n against r * h_prev
 }
 
-fn forward_b(t: u32, b0: u32, j: u32) {
-  let gn = forward_product_g(t, b0, j, 1u, 2u * dims.H, dims.oRh);
-  let B = dims.B;
-  cell_b(t, b0, j, gn[0].x);
-  if (b0 + 1u < B) { cell_b(t, b0 + 1u, j, gn[1].x); }
-  if (b0 + 2u < B) { cell_b(t, b0 + 2u, j, gn[2].x); }
-  if (b0 + 3u < B) { cell_b(t, b0 + 3u, j, gn[3].x); }
+fn forward_cell(p: u32, t: u32, b: u32, j: u32, gh: vec4<f32>) {
+  if (p == 0u) { cell_a(t, b, j, gh); } else { cell_b(t, b, j, gh.x); }
 }
 
-fn quad_1(t: u32, b: u32, j0: u32, rec: vec4<f32>) {
+fn backward_rec(p: u32, t: u32, b0: u32, j0: u32) -> array<vec4<f32>, 4> {
   let H = dims.H;
-  cell_1(t, b, j0, rec.x);
-  if (j0 + 1u < H) { cell_1(t, b, j0 + 1u, rec.y); }
-  if (j0 + 2u < H) { cell_1(t, b, j0 + 2u, rec.z); }
-  if (j0 + 3u < H) { cell_1(t, b, j0 + 3u, rec.w); }
-}
-
-fn quad_2(t: u32, b: u32, j0: u32, s: vec4<f32>) {
-  let H = dims.H;
-  cell_2(t, b, j0, s.x);
-  if (j0 + 1u < H) { cell_2(t, b, j0 + 1u, s.y); }
-  if (j0 + 2u < H) { cell_2(t, b, j0 + 2u, s.z); }
-  if (j0 + 3u < H) { cell_2(t, b, j0 + 3u, s.w); }
-}
-
-fn quad_final(b: u32, j0: u32, rec: vec4<f32>) {
-  let H = dims.H;
-  final_cell(b, j0, rec.x);
-  if (j0 + 1u < H) { final_cell(b, j0 + 1u, rec.y); }
-  if (j0 + 2u < H) { final_cell(b, j0 + 2u, rec.z); }
-  if (j0 + 3u < H) { final_cell(b, j0 + 3u, rec.w); }
-}
-
-fn backward_1(t: u32, b0: u32, j0: u32) {
-  let H = dims.H; let B = dims.B;
-  let nt = next_clamped(t);
-  let rec = backward_product_g(nt, nt, nt, nt, b0, j0, 2u * H, dims.oDgh, 3u * H, 0u);
-  quad_1(t, b0, j0, rec[0]);
-  if (b0 + 1u < B) { quad_1(t, b0 + 1u, j0, rec[1]); }
-  if (b0 + 2u < B) { quad_1(t, b0 + 2u, j0, rec[2]); }
-  if (b0 + 3u < B) { quad_1(t, b0 + 3u, j0, rec[3]); }
-}
-
-fn backward_2(t: u32, b0: u32, j0: u32) {
-  let H = dims.H; let B = dims.B;
-  let s = backward_product_g(t, t, t, t, b0, j0, H, dims.oDgates + 2u * H, 3u * H, 2u * H);
-  quad_2(t, b0, j0, s[0]);
-  if (b0 + 1u < B) { quad_2(t, b0 + 1u, j0, s[1]); }
-  if (b0 + 2u < B) { quad_2(t, b0 + 2u, j0, s[2]); }
-  if (b0 + 3u < B) { quad_2(t, b0 + 3u, j0, s[3]); }
-}
-
-fn final_units(b0: u32, j0: u32) {
-  let H = dims.H; let B = dims.B;
-  let f = vec4<u32>(first_step(row_len(b0)), first_step(row_len(min(b0 + 1u, B - 1u))),
-                    first_step(row_len(min(b0 + 2u, B - 1u))), first_step(row_len(min(b0 + 3u, B - 1u))));
-  let rec = backward_product_g(f.x, f.y, f.z, f.w, b0, j0, 2u * H, dims.oDgh, 3u * H, 0u);
-  quad_final(b0, j0, rec[0]);
-  if (b0 + 1u < B) { quad_final(b0 + 1u, j0, rec[1]); }
-  if (b0 + 2u < B) { quad_final(b0 + 2u, j0, rec[2]); }
-  if (b0 + 3u < B) { quad_final(b0 + 3u, j0, rec[3]); }
-}
-
-// ---- per step ----
-
-@compute @workgroup_size(WG)
-fn forward_init(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < dims.H) { init_unit(gid.y, gid.x); }
-}
-
-@compute @workgroup_size(WG)
-fn forward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < dims.H) { forward_a(dims.t, gid.y * ROWS, gid.x); }
-}
-
-@compute @workgroup_size(WG)
-fn forward_step_b(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < dims.H) { forward_b(dims.t, gid.y * ROWS, gid.x); }
-}
-
-@compute @workgroup_size(WG)
-fn backward_step(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x * 4u < dims.H) { backward_1(dims.t, gid.y * ROWS, gid.x * 4u); }
-}
-
-@compute @workgroup_size(WG)
-fn backward_step_b(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x * 4u < dims.H) { backward_2(dims.t, gid.y * ROWS, gid.x * 4u); }
-}
-
-@compute @workgroup_size(WG)
-fn backward_final(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x * 4u < dims.H) { final_units(gid.y * ROWS, gid.x * 4u); }
-}
-
-// ---- whole sequence: a workgroup owns ROWS batch rows; a storage barrier between phases ----
-
-@compute @workgroup_size(WG)
-fn forward_seq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b0 = wid.y * ROWS;
-  for (var i = lid; i < ROWS * dims.H; i += WG) {
-    let b = b0 + i / dims.H;
-    if (b < dims.B) { init_unit(b, i % dims.H); }
+  if (p == 0u) {
+    let n = next_clamped(t);  // the r and z rows at next(t)
+    return backward_product_g(n, n, n, n, b0, j0, 2u * H, dims.oDgh, 3u * H, 0u);
   }
-  storageBarrier();
-  for (var s = 0u; s < dims.T; s++) {
-    let t = select(s, dims.T - 1u - s, dims.reverse == 1u);
-    for (var j = lid; j < dims.H; j += WG) { forward_a(t, b0, j); }
-    storageBarrier();
-    for (var j = lid; j < dims.H; j += WG) { forward_b(t, b0, j); }
-    storageBarrier();
-  }
+  // d(rh) at t: the n rows' pre-activation gradients of this step against W_hn
+  return backward_product_g(t, t, t, t, b0, j0, H, dims.oDgates + 2u * H, 3u * H, 2u * H);
 }
 
-@compute @workgroup_size(WG)
-fn backward_seq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b0 = wid.y * ROWS;
-  for (var s = 0u; s < dims.T; s++) {
-    let t = select(dims.T - 1u - s, s, dims.reverse == 1u);
-    for (var j0 = lid * 4u; j0 < dims.H; j0 += WG * 4u) { backward_1(t, b0, j0); }
-    storageBarrier();
-    for (var j0 = lid * 4u; j0 < dims.H; j0 += WG * 4u) { backward_2(t, b0, j0); }
-    storageBarrier();
-  }
-  for (var j0 = lid * 4u; j0 < dims.H; j0 += WG * 4u) { final_units(b0, j0); }
+fn backward_cell(p: u32, t: u32, b: u32, j: u32, rec: f32) {
+  if (p == 0u) { cell_1(t, b, j, rec); } else { cell_2(t, b, j, rec); }
+}
+
+fn final_rec(b0: u32, j0: u32) -> array<vec4<f32>, 4> {
+  let f = first_steps(b0);
+  return backward_product_g(f.x, f.y, f.z, f.w, b0, j0, 2u * dims.H, dims.oDgh, 3u * dims.H, 0u);
 }

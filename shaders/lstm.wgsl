@@ -4,34 +4,29 @@
 //   i, f, o = sigmoid(.), g = tanh(.) of  gates[t] + h_{t-1} W_hh^T + b_hh
 //   c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)
 //
-// Layout, directions, lengths and entry points: recurrent.wgsl. G = 4; the cell's own tensors:
+// Layout and directions: recurrent.wgsl; entry points: recurrent_steps.wgsl; tensors: src/nn/cells.ts. G = 4; the cell's own tensors:
 //   act:  cprev [T, B, H] (the cell state each step started from)
 //   fin / init: hn, cn / h0, c0 [B, H] at oHn, oCn / oH0, oC0
 //   grad: dgates [T, B, 4H], dcarry [B, H] (dc flowing to the previous step)
 // Backward per step: dh = dOut[t] + sum_k dgates[next, k] W_hh[k, j] (or dhn at a row's last step),
 // dc = dcarry (or dcn); dgates[t] through the gates; dcarry = dc * f.
 
-struct Dims {
-  T: u32, B: u32, H: u32,
-  t: u32,          // the timestep of this dispatch
-  reverse: u32,    // 1: this direction runs T-1 -> 0
-  ldOut: u32,      // row stride of out and dOut (D*H)
-  oOut: u32, oGates: u32, oHprev: u32, oCprev: u32,   // in act / saved
-  oHn: u32, oCn: u32,                                 // in fin / dfin
-  oH0: u32, oC0: u32,                                 // in init / dinit
-  oDgates: u32, oDcarry: u32,                         // in grad
-  oWhh: u32, oBhh: u32,                               // in w
-  offDOut: u32, offLen: u32,
-  hasBias: u32,
-  oDhs: u32,       // in grad: where to keep dL/dh_t [T, B, H] (per-timestep norms); NONE: not kept
-}
-
 const G = 4u;
+const PHASES = 1u;
 
 // #include recurrent
 // #include recurrent_steps
 
-fn dgh_base() -> u32 { return dims.oDgates; }
+// One phase: the products are all G gates against h_prev, and all gate-gradient rows of the next step.
+fn forward_gh(p: u32, t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> { return forward_product(t, b0, j); }
+fn backward_rec(p: u32, t: u32, b0: u32, j0: u32) -> array<vec4<f32>, 4> {
+  let n = next_clamped(t);
+  return backward_product(n, n, n, n, b0, j0, dims.oDgates);
+}
+fn final_rec(b0: u32, j0: u32) -> array<vec4<f32>, 4> {
+  let f = first_steps(b0);
+  return backward_product(f.x, f.y, f.z, f.w, b0, j0, dims.oDgates);
+}
 
 fn init_unit(b: u32, j: u32) {
   let H = dims.H;
@@ -40,7 +35,7 @@ fn init_unit(b: u32, j: u32) {
   act_st(dims.oCprev + at, init[dims.oC0 + b * H + j]);
 }
 
-fn forward_cell(t: u32, b: u32, j: u32, gh: vec4<f32>) {
+fn forward_cell(p: u32, t: u32, b: u32, j: u32, gh: vec4<f32>) {
   let H = dims.H; let B = dims.B;
   let l = row_len(b);
   let row = t * B + b;
@@ -70,7 +65,7 @@ fn forward_cell(t: u32, b: u32, j: u32, gh: vec4<f32>) {
   }
 }
 
-fn backward_cell(t: u32, b: u32, j: u32, rec: f32) {
+fn backward_cell(p: u32, t: u32, b: u32, j: u32, rec: f32) {
   let H = dims.H; let B = dims.B;
   let l = row_len(b);
   let row = t * B + b;

@@ -1,21 +1,17 @@
 // Shared by the recurrent cells (rnn.wgsl, lstm.wgsl, gru.wgsl, gru_reset_before.wgsl,
-// which include it): bindings, direction and length bookkeeping and the two
-// matrix products of a step; recurrent_steps.wgsl adds the entry points of the
-// single-phase cells. A cell file defines `struct Dims`, `const G` (its gate
-// count) and the per-unit formulas:
-//   init_unit(b, j)                     state at a row's first step <- h0 (c0)
-//   forward_cell(t, b, j, gh: vec4)     gh = the recurrent products of unit j's G gates (no bias)
-//   backward_cell(t, b, j, rec: f32)    rec = the gradient reaching h_prev of step next(t) ... see below
-//   final_cell(b, j, rec: f32)          gradients of the initial state
-//   dgh_base() -> u32                   where the hidden-side gate gradients start in grad
+// which include it, then recurrent_steps.wgsl): the uniform struct, bindings, direction and
+// length bookkeeping and the matrix products of a step. recurrent_steps.wgsl has
+// the entry points and the interface a cell implements (its formulas); the
+// cell's description (gates, phases, tensors, weight-gradient GEMMs) is its
+// entry in src/nn/cells.ts.
 //
 // Tensors are regions of a few buffers, located by element offsets (dims.o*):
 //   act   (forward, read_write; `saved` is the same buffer, read-only, in backward):
 //         out [T, B, ldOut] (h_t in columns 0..H-1 of a row: this direction's slice),
 //         gates [T, B, G*H] (pre-activations in, activations out), hprev [T, B, H] (the
-//         state each step started from), and the cell's own (cprev, gh_n)
+//         state each step started from), and the cell's own (cprev, ghn, rh)
 //   fin / dfin:   final states / their upstream gradients;  init / dinit: initial states / their gradients
-//   grad:  dgates [T, B, G*H] and the cell's gradient carries
+//   grad:  dgates [T, B, G*H] and the cell's own gradients and carries
 //   w:     the parameter arena (W_hh [G*H, H] at oWhh, b_hh [G*H] at oBhh)
 // act and grad are bound as vec4 arrays (the products read them 4 floats at a
 // time; WebGPU forbids two writable views of one buffer), scalars through
@@ -28,13 +24,32 @@
 //
 // Work split: an invocation owns ROWS batch rows (they share every W_hh load);
 // forward one unit j, backward four units j0..j0+3 (W_hh rows are read along j).
-//   forward_init    state at each row's first step              grid ceil(H/WG) x B            1 dispatch
-//   forward_step    step t                                      grid ceil(H/WG) x ceil(B/ROWS)  T dispatches
-//   backward_step   step t, in reverse order                    grid ceil(H/4/WG) x ceil(B/ROWS)  T
-//   backward_final  gradients of h0 (c0)                        as backward_step                1 dispatch
-//   forward_seq, backward_seq: all T steps, a workgroup per ROWS batch rows, grid 1 x ceil(B/ROWS)
 // VEC4 (H % 4 == 0): W_hh, h and dgates are read 4 floats at a time.
 // Accumulation: activation gradients are written (=); parameter gradients come from GEMMs after the loop.
+
+// One struct for every cell. The runtime fills the offset of each tensor the
+// cell's description names (`o` + its name) and NONE in the other cells'
+// fields; a field named by no description is refused when the layer is built.
+struct Dims {
+  T: u32, B: u32, H: u32,
+  t: u32,          // the timestep of this dispatch (per-step kernels)
+  reverse: u32,    // 1: this direction runs T-1 -> 0
+  ldOut: u32,      // row stride of out and dOut (D*H)
+  oOut: u32, oGates: u32, oHprev: u32,          // in act / saved
+  oCprev: u32,     // LSTM: the cell state each step started from [T, B, H]
+  oGhn: u32,       // GRU: gh_n = W_hn h_prev + b_hn [T, B, H]
+  oRh: u32,        // GRU, reset before: r * h_prev [T, B, H]
+  oHn: u32, oCn: u32,                           // in fin / dfin
+  oH0: u32, oC0: u32,                           // in init / dinit
+  oDgates: u32,    // in grad: input-side gate gradients [T, B, G*H]
+  oDgh: u32,       // GRU: hidden-side gate gradients [T, B, G*H]
+  oDcarry: u32,    // LSTM: dc; GRU: dh through z * h_prev [B, H]
+  oDrh: u32,       // GRU, reset before: d(r * h_prev) [T, B, H]
+  oDhs: u32,       // in grad: where to keep dL/dh_t [T, B, H] (per-timestep norms); NONE: not kept
+  oWhh: u32, oBhh: u32,                         // in w
+  offDOut: u32, offLen: u32,
+  hasBias: u32,
+}
 
 @group(0) @binding(0) var<storage, read_write> act: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> fin: array<f32>;
@@ -95,7 +110,7 @@ fn dots(wv: array<vec4<f32>, 4>, h: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(dot(wv[0], h), dot(wv[1], h), dot(wv[2], h), dot(wv[3], h));
 }
 
-// gh[r][g] = sum_k W_hh[g*H + j, k] * h_prev[row b0 + r, step t][k], for the G gates.
+// The products of a single-phase cell. gh[r][g] = sum_k W_hh[g*H + j, k] * h_prev[row b0 + r, step t][k], for the G gates.
 fn forward_product(t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> {
   return forward_product_g(t, b0, j, G, 0u, dims.oHprev);
 }
@@ -133,9 +148,17 @@ fn forward_product_g(t: u32, b0: u32, j: u32, ng: u32, wrow0: u32, xbase: u32) -
   return array<vec4<f32>, 4>(a0, a1, a2, a3);
 }
 
-// rec[r][u] = sum over the G*H gate rows k of dgh[step s_r, row b0 + r, k] * W_hh[k, j0 + u].
-fn backward_product(s0: u32, s1: u32, s2: u32, s3: u32, b0: u32, j0: u32) -> array<vec4<f32>, 4> {
-  return backward_product_g(s0, s1, s2, s3, b0, j0, G * dims.H, dgh_base(), G * dims.H, 0u);
+// rec[r][u] = sum over the G*H gate rows k of dgh[step s_r, row b0 + r, k] * W_hh[k, j0 + u],
+// dgh at dbase in grad ([T, B, G*H]).
+fn backward_product(s0: u32, s1: u32, s2: u32, s3: u32, b0: u32, j0: u32, dbase: u32) -> array<vec4<f32>, 4> {
+  return backward_product_g(s0, s1, s2, s3, b0, j0, G * dims.H, dbase, G * dims.H, 0u);
+}
+
+// The first step of rows b0 .. b0+3 (rows past B repeat row B-1).
+fn first_steps(b0: u32) -> vec4<u32> {
+  let B = dims.B;
+  return vec4<u32>(first_step(row_len(b0)), first_step(row_len(min(b0 + 1u, B - 1u))),
+                   first_step(row_len(min(b0 + 2u, B - 1u))), first_step(row_len(min(b0 + 3u, B - 1u))));
 }
 
 // The same over nrows gate-gradient rows k (at dbase + (s * B + b) * stride + k in grad)

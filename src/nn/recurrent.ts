@@ -8,16 +8,20 @@
  * Everything is recorded into the runtime's current step: nothing is read
  * back and nothing is allocated while recording (buffers are planned once per
  * (T, B) and re-planned explicitly when either changes).
+ *
+ * What differs between the cells (gates, phases per step, the tensors
+ * forward saves and backward keeps, the weight-gradient GEMMs) is their
+ * description in src/nn/cells.ts; this file branches on none of their names.
  */
 import type { KernelDesc, Params } from '../kernel.js';
 import { bumpCounter, colSum, dropout, fill, gemmDispatch, rowNorms, shaderConst, swap01, type DropoutMask } from '../ops.js';
-import { shaderSource } from '../shaders.js';
 import type { Runtime } from '../runtime.js';
 import type { Dispatch } from '../scheduler.js';
 import { type Arena, type ArenaTable, Tensor, checkTensor, fmtShape } from '../tensor.js';
 import { positiveInt, randomSeed, u32 } from '../util.js';
 import { mulberry32, uniformInit } from './init.js';
 import { ArenaModule } from './module.js';
+import { CELLS, type CellKind, type CellSpec, offsetField } from './cells.js';
 
 export type Cell = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru';
 
@@ -77,54 +81,66 @@ export interface BackwardResult {
   dhNorm?: Tensor;
 }
 
-const G_OF: Record<Cell, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru: 3 };
-const SHADER_OF: Record<Cell, string> = { rnn_tanh: 'rnn', rnn_relu: 'rnn', lstm: 'lstm', gru: 'gru' };
 const WG = 64;
 
 /** Largest hidden size the whole-sequence kernels take under `kernel: 'auto'`. */
 export const SEQUENCE_MAX_HIDDEN = 256;
 
-type KernelSet = Record<'init' | 'step' | 'bstep' | 'bfinal' | 'fseq' | 'bseq', KernelDesc> & {
-  /** Second phase of a step (GRU with the reset gate before the product). */
-  stepB?: KernelDesc;
-  bstepB?: KernelDesc;
-};
+interface KernelSet {
+  init: KernelDesc;
+  /** Phase p of a step, forward and backward (one per phase). */
+  step: KernelDesc[];
+  bstep: KernelDesc[];
+  bfinal: KernelDesc;
+  fseq: KernelDesc;
+  bseq: KernelDesc;
+}
+
+const PHASE_SUFFIX = ['', '_b'];
+/** The fields of recurrent.wgsl's Dims that are no tensor's offset. */
+const NON_TENSOR_FIELDS = new Set(['T', 'B', 'H', 't', 'reverse', 'ldOut', 'hasBias', 'offDOut', 'offLen', 'oOut', 'oWhh', 'oBhh', 'oDhs']);
+
+/** Every tensor offset field some cell's description names (the rest of a kernel's fields are refused). */
+function describedFields(): Set<string> {
+  const f = new Set<string>();
+  for (const spec of Object.values(CELLS) as CellSpec[]) {
+    for (const t of [...spec.saved, ...spec.grads]) f.add(offsetField(t.name));
+    for (const st of spec.states) f.add(offsetField(`${st}n`)).add(offsetField(`${st}0`));
+  }
+  return f;
+}
 
 /**
  * Dispatch descriptions of one cell's kernels: per step (one invocation per
- * batch row and unit) and whole sequence (one workgroup of `seqWG`
- * invocations per batch row, looping over all T steps).
+ * ROWS batch rows and unit; backward: per 4 units) and whole sequence (one
+ * workgroup per ROWS batch rows, looping over all T steps).
  */
-function cellKernels(cell: Cell, H: number, maxWG: number, resetBefore: boolean): KernelSet {
-  const shader = resetBefore ? 'gru_reset_before' : SHADER_OF[cell];
-  // Blocked shaders: ROWS batch rows per invocation; backward invocations own 4 units.
-  const blocked = /\bconst\s+ROWS\b/.test(shaderSource(shader));
-  const R = blocked ? shaderConst(shader, 'ROWS') : 1;
-  const U = blocked ? 4 : 1;
-  const overrides: Record<string, number | boolean> = cell === 'rnn_relu' ? { RELU: true } : {};
-  if (blocked) overrides.VEC4 = H % 4 === 0;
+function cellKernels(spec: CellSpec, H: number, maxWG: number): KernelSet {
+  const { shader } = spec;
+  for (const [k, want] of [['G', spec.G], ['PHASES', spec.phases]] as const) {
+    const got = shaderConst(shader, k);
+    if (got !== want) throw new Error(`shaders/${shader}.wgsl has const ${k} = ${got}; src/nn/cells.ts says ${want}`);
+  }
+  const R = shaderConst(shader, 'ROWS');
+  const U = 4; // backward invocations own 4 units
+  const overrides: Record<string, number | boolean> = { ...spec.overrides, VEC4: H % 4 === 0 };
   const pow2 = (n: number) => Math.min(maxWG, Math.max(32, 2 ** Math.ceil(Math.log2(n))));
   const mk = (entry: string, wg: number, grid: (p: Params) => readonly [number, number?, number?]): KernelDesc => ({
-    name: `${shader === 'rnn' ? cell : shader}_${entry}`,
+    name: `${spec.prefix}_${entry}`,
     shader,
     entry,
     overrides: { WG: wg, ...overrides },
     grid,
   });
   const cd = (a: number, b: number) => Math.ceil(a / b);
+  const phases = PHASE_SUFFIX.slice(0, spec.phases);
   return {
     init: mk('forward_init', WG, (p) => [cd(p.H!, WG), p.B!]),
-    step: mk('forward_step', WG, (p) => [cd(p.H!, WG), cd(p.B!, R)]),
-    bstep: mk('backward_step', WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)]),
+    step: phases.map((sfx) => mk(`forward_step${sfx}`, WG, (p) => [cd(p.H!, WG), cd(p.B!, R)])),
+    bstep: phases.map((sfx) => mk(`backward_step${sfx}`, WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)])),
     bfinal: mk('backward_final', WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)]),
     fseq: mk('forward_seq', pow2(H), (p) => [1, cd(p.B!, R)]),
     bseq: mk('backward_seq', pow2(cd(H, U)), (p) => [1, cd(p.B!, R)]),
-    ...(resetBefore
-      ? {
-          stepB: mk('forward_step_b', WG, (p) => [cd(p.H!, WG), cd(p.B!, R)]),
-          bstepB: mk('backward_step_b', WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)]),
-        }
-      : {}),
   };
 }
 
@@ -135,8 +151,18 @@ function cellKernels(cell: Cell, H: number, maxWG: number, resetBefore: boolean)
 function bindShared(rt: Runtime, desc: KernelDesc, all: Record<string, Tensor>, params: Params): Dispatch {
   const kernel = rt.kernel(desc);
   const used = Object.fromEntries(kernel.storage.filter((b) => b.name in all).map((b) => [b.name, all[b.name]!]));
-  return rt.bind(kernel, used, params);
+  const full: Params = { ...params };
+  const described = (DESCRIBED ??= describedFields());
+  for (const f of kernel.uniform?.fields ?? []) {
+    if (f.name in full || NON_TENSOR_FIELDS.has(f.name)) continue;
+    // Another cell's tensor: NONE, out of every buffer's range.
+    if (described.has(f.name)) full[f.name] = NONE;
+    else throw new Error(`kernel ${desc.name}: uniform field '${f.name}' is no tensor of any cell in src/nn/cells.ts (a tensor 'x' is the field 'oX')`);
+  }
+  return rt.bind(kernel, used, full);
 }
+let DESCRIBED: Set<string> | undefined;
+const NONE = 0xffffffff;
 
 /** Element offset of `t` inside `base` (same buffer). */
 function offsetIn(t: Tensor, base: Tensor): number {
@@ -144,18 +170,14 @@ function offsetIn(t: Tensor, base: Tensor): number {
   return (t.byteOffset - base.byteOffset) / 4;
 }
 
-interface DirTensors {
-  gates: Tensor; // [T*B, G*H] in act
-  hprev: Tensor; // [T*B, H] in act
-  aux: Tensor | null; // [T*B, H] in act: cprev (LSTM), gh_n (GRU)
-  dgates: Tensor; // [T*B, G*H] in grad: input-side gate gradients
-  dgh: Tensor; // [T*B, G*H] in grad: hidden-side gate gradients (GRU's differ; others: = dgates)
-  dcarry: Tensor | null; // [B, H] in grad: dc (LSTM), dh through z (GRU)
-}
-
-interface DirPlan extends DirTensors {
-  fwd: Dispatch[]; // input GEMM, then init + T steps, or one whole-sequence dispatch
-  bwd: Dispatch[]; // T steps + final, or one whole-sequence dispatch; then dW_ih, dW_hh, dX
+/** One layer and direction: its tensors by the names of the cell's description, and its bound dispatches. */
+interface DirPlan {
+  /** `saved` tensors (in act) and `grads` (in grad), by name. */
+  t: Record<string, Tensor>;
+  /** The uniform parameters common to its step kernels (tensor offsets, shape, direction). */
+  params: Params;
+  fwd: Dispatch[]; // input GEMM, then init + T steps (x phases), or one whole-sequence dispatch
+  bwd: Dispatch[]; // T steps (x phases) + final, or one whole-sequence dispatch; then dW_ih, dW_hh, dX
 }
 
 /** Every buffer and bound dispatch for one (T, B): planned once, reused by every call with that shape. */
@@ -170,8 +192,8 @@ interface Plan {
   outBF: Tensor | null; // [B, T, D*H] batch-first output
   dOutT: Tensor | null; // [T, B, D*H] time-major copy of a batch-first dOutput
   dxBF: Tensor | null; // [B, T, I] batch-first dx
-  act: Arena[]; // per layer: out, and per direction gates, hprev, aux
-  grad: Arena[]; // per layer: per direction dgates, dgh, dcarry; dhs (last layer, if tracked)
+  act: Arena[]; // per layer: out, and per direction the cell's saved tensors
+  grad: Arena[]; // per layer: per direction the cell's gradient tensors; dhs (last layer, if tracked)
   outs: Tensor[]; // per layer [T*B, D*H]
   drops: Tensor[]; // per layer l < L-1: dropout(out_l), the input of layer l+1 [T*B, D*H]
   dUps: Tensor[]; // per layer l < L-1: the upstream gradient of out_l (through the mask)
@@ -206,6 +228,8 @@ export abstract class Recurrent extends ArenaModule {
   readonly bidirectional: boolean;
   /** Gates per unit: 1 (RNN), 4 (LSTM), 3 (GRU). */
   readonly G: number;
+  /** The cell's description (src/nn/cells.ts). */
+  readonly spec: CellSpec;
   /** The path in use: whole sequence per dispatch, or one dispatch per step. */
   readonly path: 'sequence' | 'step';
   /** Keep dL/dh_t of the last layer (forward direction) for `gradNormPerTimestep()`. */
@@ -222,7 +246,7 @@ export abstract class Recurrent extends ArenaModule {
     readonly cell: Cell,
     o: RecurrentOptions,
     /** GRU only: the reset gate multiplies h before the recurrent product (Keras reset_after=False). */
-    protected readonly resetBefore = false,
+    resetBefore = false,
   ) {
     super();
     const name = this.constructor.name;
@@ -236,7 +260,9 @@ export abstract class Recurrent extends ArenaModule {
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`${name}: dropout must be in [0, 1), got ${o.dropout}`);
     this.bidirectional = o.bidirectional ?? false;
     this.trackGradNorm = o.trackGradNorm ?? false;
-    this.G = G_OF[cell];
+    const kind: CellKind = resetBefore ? 'gru_reset_before' : cell;
+    this.spec = CELLS[kind];
+    this.G = this.spec.G;
     const kernel = o.kernel ?? 'auto';
     if (!['auto', 'step', 'sequence'].includes(kernel)) {
       throw new Error(`${name}: kernel must be 'auto', 'step' or 'sequence', got '${String(kernel)}'`);
@@ -247,7 +273,7 @@ export abstract class Recurrent extends ArenaModule {
     const auto = this.hiddenSize > SEQUENCE_MAX_HIDDEN || rt.isCpu ? 'step' : 'sequence';
     this.path = kernel === 'auto' ? auto : kernel;
     const maxWG = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup, rt.limits.maxComputeWorkgroupSizeX);
-    this.kernels = cellKernels(cell, this.hiddenSize, maxWG, resetBefore);
+    this.kernels = cellKernels(this.spec, this.hiddenSize, maxWG);
     const table = this.paramShapes();
     this.initArenas(table, name);
     this.seed = o.seed === undefined ? randomSeed() : u32(`${name}: seed`, o.seed);
@@ -262,6 +288,11 @@ export abstract class Recurrent extends ArenaModule {
   set dropoutSeed(v: number) {
     this.seed = u32(`${this.constructor.name}: dropoutSeed`, v);
     this.plans.forEach((p) => (p.boundX = null)); // masks are bound with the seed: rebind
+  }
+
+  /** The cell keeps a cell state c besides h (LSTM). */
+  private get hasCellState(): boolean {
+    return this.spec.states.includes('c');
   }
 
   /** D: 1 or 2 directions. */
@@ -315,28 +346,24 @@ export abstract class Recurrent extends ArenaModule {
       this.plans.delete(oldKey);
       this.destroyPlan(old);
     }
-    const { rt, G, hiddenSize: H, D, numLayers: L, inputSize: I } = this;
+    const { rt, hiddenSize: H, D, numLayers: L, inputSize: I, spec } = this;
     const label = this.constructor.name;
     const act: Arena[] = [];
     const grad: Arena[] = [];
+    const shapeOf = (c: { width: number; rows: 'TB' | 'B' }) => [c.rows === 'TB' ? T * B : B, c.width * H];
     for (let l = 0; l < L; l++) {
       const at: Record<string, number[]> = { out: [T * B, D * H] };
       const gt: Record<string, number[]> = {};
       for (let d = 0; d < D; d++) {
-        at[`gates${d}`] = [T * B, G * H];
-        at[`hprev${d}`] = [T * B, H];
-        if (this.cell === 'lstm' || this.cell === 'gru') at[`aux${d}`] = [T * B, H];
-        gt[`dgates${d}`] = [T * B, G * H];
-        if (this.cell === 'gru') gt[`dgh${d}`] = [T * B, G * H];
-        if (this.cell === 'lstm' || this.cell === 'gru') gt[`dcarry${d}`] = [B, H];
-        if (this.resetBefore) gt[`drh${d}`] = [T * B, H];
+        for (const c of spec.saved) at[`${c.name}${d}`] = shapeOf(c);
+        for (const c of spec.grads) gt[`${c.name}${d}`] = shapeOf(c);
       }
       if (l === L - 1 && this.trackGradNorm) gt.dhs = [T, B * H];
       act.push(rt.arena(at, `${label}.act${l}`));
       grad.push(rt.arena(gt, `${label}.grad${l}`));
     }
     // Separate buffers where one kernel reads one and writes the other.
-    const st = { h: [L * D, B, H], c: [L * D, B, H] };
+    const st = Object.fromEntries(spec.states.map((s) => [s, [L * D, B, H]]));
     const dropping = this.dropout > 0 && L > 1;
     const plan: Plan = {
       T,
@@ -376,15 +403,27 @@ export abstract class Recurrent extends ArenaModule {
     if (this.last === p) this.last = null;
   }
 
-  /** The uniform parameters common to every step kernel of layer l, direction d. */
-  private stepParams(p: Plan, l: number, d: number, dir: DirTensors): Params {
-    const { hiddenSize: H, D, params } = this;
+  /** The tensors of layer l, direction d, by the names of the cell's description. */
+  private dirTensors(p: Plan, l: number, d: number): Record<string, Tensor> {
+    const a = p.act[l]!.tensors;
+    const g = p.grad[l]!.tensors;
+    const t: Record<string, Tensor> = {};
+    for (const c of this.spec.saved) t[c.name] = a[`${c.name}${d}`]!;
+    for (const c of this.spec.grads) t[c.name] = g[`${c.name}${d}`]!;
+    return t;
+  }
+
+  /**
+   * The uniform parameters common to every step kernel of layer l, direction
+   * d: each tensor of the description at `o${Name}` (its offset in the buffer
+   * it lives in), the states at `o${S}n` and `o${S}0`.
+   */
+  private stepParams(p: Plan, l: number, d: number, t: Record<string, Tensor>): Params {
+    const { hiddenSize: H, D, params, spec } = this;
     const s = suffixOf(l, d);
     const actAll = p.act[l]!.all;
     const gradAll = p.grad[l]!.all;
     const k = l * D + d;
-    const fin = p.fin.tensors;
-    const init = p.init.tensors;
     const dhs = p.grad[l]!.tensors.dhs;
     const out: Params = {
       T: p.T,
@@ -393,29 +432,16 @@ export abstract class Recurrent extends ArenaModule {
       reverse: d,
       ldOut: D * H,
       oOut: offsetIn(p.outs[l]!, actAll) + d * H,
-      oGates: offsetIn(dir.gates, actAll),
-      oHprev: offsetIn(dir.hprev, actAll),
-      oHn: offsetIn(fin.h!.index(k), p.fin.all),
-      oH0: offsetIn(init.h!.index(k), p.init.all),
-      oDgates: offsetIn(dir.dgates, gradAll),
       oWhh: offsetIn(params.tensors[`weight_hh_${s}`]!, params.all),
       oBhh: this.bias ? offsetIn(params.tensors[`bias_hh_${s}`]!, params.all) : 0,
       hasBias: this.bias ? 1 : 0,
-      oDhs: dhs && d === 0 ? offsetIn(dhs, gradAll) : 0xffffffff,
+      oDhs: dhs && d === 0 ? offsetIn(dhs, gradAll) : NONE,
     };
-    if (dir.dcarry) out.oDcarry = offsetIn(dir.dcarry, gradAll);
-    if (this.cell === 'lstm') {
-      out.oCprev = offsetIn(dir.aux!, actAll);
-      out.oCn = offsetIn(fin.c!.index(k), p.fin.all);
-      out.oC0 = offsetIn(init.c!.index(k), p.init.all);
-    } else if (this.cell === 'gru') {
-      out.oDgh = offsetIn(dir.dgh, gradAll);
-      if (this.resetBefore) {
-        out.oRh = offsetIn(dir.aux!, actAll);
-        out.oDrh = offsetIn(p.grad[l]!.tensors[`drh${d}`]!, gradAll);
-      } else {
-        out.oGhn = offsetIn(dir.aux!, actAll);
-      }
+    for (const c of spec.saved) out[offsetField(c.name)] = offsetIn(t[c.name]!, actAll);
+    for (const c of spec.grads) out[offsetField(c.name)] = offsetIn(t[c.name]!, gradAll);
+    for (const st of spec.states) {
+      out[offsetField(`${st}n`)] = offsetIn(p.fin.tensors[st]!.index(k), p.fin.all);
+      out[offsetField(`${st}0`)] = offsetIn(p.init.tensors[st]!.index(k), p.init.all);
     }
     return out;
   }
@@ -437,19 +463,10 @@ export abstract class Recurrent extends ArenaModule {
       const dirs: DirPlan[] = [];
       for (let d = 0; d < D; d++) {
         const s = suffixOf(l, d);
-        const a = p.act[l]!.tensors;
-        const g = p.grad[l]!.tensors;
-        const dir: DirTensors = {
-          gates: a[`gates${d}`]!,
-          hprev: a[`hprev${d}`]!,
-          aux: a[`aux${d}`] ?? null,
-          dgates: g[`dgates${d}`]!,
-          dgh: g[`dgh${d}`] ?? g[`dgates${d}`]!,
-          dcarry: g[`dcarry${d}`] ?? null,
-        };
-        const sp = this.stepParams(p, l, d, dir);
+        const t = this.dirTensors(p, l, d);
+        const sp = this.stepParams(p, l, d, t);
         const fwd: Dispatch[] = [
-          gemmDispatch(rt, dir.gates, input, params.tensors[`weight_ih_${s}`]!, {
+          gemmDispatch(rt, t.gates!, input, params.tensors[`weight_ih_${s}`]!, {
             transB: true,
             bias: this.bias ? params.tensors[`bias_ih_${s}`] : undefined,
           }),
@@ -460,12 +477,10 @@ export abstract class Recurrent extends ArenaModule {
         } else {
           fwd.push(bindShared(rt, kernels.init, stepBindings, { ...sp, t: 0 }));
           for (let i = 0; i < T; i++) {
-            const t = d ? T - 1 - i : i;
-            fwd.push(bindShared(rt, kernels.step, stepBindings, { ...sp, t }));
-            if (kernels.stepB) fwd.push(bindShared(rt, kernels.stepB, stepBindings, { ...sp, t }));
+            for (const k of kernels.step) fwd.push(bindShared(rt, k, stepBindings, { ...sp, t: d ? T - 1 - i : i }));
           }
         }
-        dirs.push({ ...dir, fwd, bwd: [] });
+        dirs.push({ t, params: sp, fwd, bwd: [] });
       }
       all.push(dirs);
     }
@@ -477,7 +492,7 @@ export abstract class Recurrent extends ArenaModule {
 
   /** Binds every backward dispatch for time-major upstream gradient `dOut` [T*B, D*H]. */
   private bindBackward(p: Plan, dOut: Tensor): void {
-    const { rt, D, numLayers: L, params, gradients, kernels, hiddenSize: H } = this;
+    const { rt, D, numLayers: L, params, gradients, kernels, hiddenSize: H, G, spec } = this;
     const { T } = p;
     const lists: [DirPlan, Dispatch[]][] = []; // installed at the end, as in bindForward
     for (let l = L - 1; l >= 0; l--) {
@@ -486,7 +501,7 @@ export abstract class Recurrent extends ArenaModule {
       for (let d = 0; d < D; d++) {
         const dir = p.dirs[l]![d]!;
         const s = suffixOf(l, d);
-        const sp = this.stepParams(p, l, d, dir);
+        const { t, params: sp } = dir;
         const upView = up.view([up.size - d * H], d * H);
         const bwd: Dispatch[] = [];
         const stepBindings = {
@@ -496,28 +511,26 @@ export abstract class Recurrent extends ArenaModule {
           bwd.push(bindShared(rt, kernels.bseq, stepBindings, { ...sp, t: 0 }));
         } else {
           for (let i = 0; i < T; i++) {
-            const t = d ? i : T - 1 - i;
-            bwd.push(bindShared(rt, kernels.bstep, stepBindings, { ...sp, t }));
-            if (kernels.bstepB) bwd.push(bindShared(rt, kernels.bstepB, stepBindings, { ...sp, t }));
+            for (const k of kernels.bstep) bwd.push(bindShared(rt, k, stepBindings, { ...sp, t: d ? i : T - 1 - i }));
           }
           bwd.push(bindShared(rt, kernels.bfinal, stepBindings, { ...sp, t: 0 }));
         }
         const gt = gradients.tensors;
-        bwd.push(gemmDispatch(rt, gt[`weight_ih_${s}`]!, dir.dgates, input, { transA: true, beta: 1 }));
-        if (this.resetBefore) {
-          // Rows r, z of W_hh multiply h_{t-1}; rows n multiply r * h_{t-1}.
-          const G3 = 3 * H;
-          const dW = gt[`weight_hh_${s}`]!;
-          bwd.push(gemmDispatch(rt, dW.view([2 * H, H]), dir.dgh, dir.hprev, { transA: true, beta: 1, M: 2 * H, N: H, K: T * p.B, lda: G3, ldb: H, ldc: H }));
-          bwd.push(
-            gemmDispatch(rt, dW.view([H, H], 2 * H * H), dir.dgh.view([dir.dgh.size - 2 * H], 2 * H), dir.aux!, {
-              transA: true, beta: 1, M: H, N: H, K: T * p.B, lda: G3, ldb: H, ldc: H,
-            }),
-          );
-        } else {
-          bwd.push(gemmDispatch(rt, gt[`weight_hh_${s}`]!, dir.dgh, dir.hprev, { transA: true, beta: 1 }));
+        bwd.push(gemmDispatch(rt, gt[`weight_ih_${s}`]!, t.dgates!, input, { transA: true, beta: 1 }));
+        // dW_hh, block by block: rows row0*H .. of W_hh get dgrad^T input over all T*B rows.
+        const dW = gt[`weight_hh_${s}`]!;
+        const GH = G * H;
+        for (const w of spec.dWhh) {
+          const dg = t[w.dgrad]!;
+          const M = w.rows * H;
+          if (w.row0 === 0 && w.rows === G) {
+            bwd.push(gemmDispatch(rt, dW, dg, t[w.input]!, { transA: true, beta: 1 }));
+          } else {
+            const opts = { transA: true, beta: 1, M, N: H, K: T * p.B, lda: GH, ldb: H, ldc: H };
+            bwd.push(gemmDispatch(rt, dW.view([M, H], w.row0 * H * H), dg.view([dg.size - w.row0 * H], w.row0 * H), t[w.input]!, opts));
+          }
         }
-        bwd.push(gemmDispatch(rt, p.dIns[l]!, dir.dgates, params.tensors[`weight_ih_${s}`]!, { beta: d ? 1 : 0 }));
+        bwd.push(gemmDispatch(rt, p.dIns[l]!, t.dgates!, params.tensors[`weight_ih_${s}`]!, { beta: d ? 1 : 0 }));
         lists.push([dir, bwd]);
       }
     }
@@ -551,7 +564,7 @@ export abstract class Recurrent extends ArenaModule {
     const { D, numLayers: L, hiddenSize: H, rt } = this;
     const want = [L * D, B, H];
     this.checkState(name, 'h0', state.h0, want);
-    if (state.c0 !== undefined && this.cell !== 'lstm') throw new Error(`${name}: c0 is for LSTM only`);
+    if (state.c0 !== undefined && !this.hasCellState) throw new Error(`${name}: c0 is for LSTM only`);
     this.checkState(name, 'c0', state.c0, want);
     if (state.h0 !== undefined) checkTensor(name, 'h0', state.h0, rt);
     if (state.c0 !== undefined) checkTensor(name, 'c0', state.c0, rt);
@@ -576,11 +589,10 @@ export abstract class Recurrent extends ArenaModule {
     }
     const init = p.init.tensors;
     if (state.h0 || state.c0) {
-      if (state.h0) rt.copy(state.h0, init.h!);
-      else fill(rt, init.h!, 0);
-      if (this.cell === 'lstm') {
-        if (state.c0) rt.copy(state.c0, init.c!);
-        else fill(rt, init.c!, 0);
+      for (const [st, given] of [['h', state.h0], ['c', state.c0]] as const) {
+        if (!init[st]) continue;
+        if (given) rt.copy(given, init[st]);
+        else fill(rt, init[st], 0);
       }
       p.initZero = false;
     } else if (!p.initZero) {
@@ -599,7 +611,7 @@ export abstract class Recurrent extends ArenaModule {
       output = p.outBF;
     }
     const fin = p.fin.tensors;
-    return { output, h: fin.h!, c: this.cell === 'lstm' ? fin.c! : undefined };
+    return { output, h: fin.h!, c: fin.c };
   }
 
   private mask(l: number): DropoutMask {
@@ -627,7 +639,7 @@ export abstract class Recurrent extends ArenaModule {
     }
     const want = [L * D, B, H];
     this.checkState(name, 'dh', up.dh, want);
-    if (up.dc !== undefined && this.cell !== 'lstm') throw new Error(`${name}: dc is for LSTM only`);
+    if (up.dc !== undefined && !this.hasCellState) throw new Error(`${name}: dc is for LSTM only`);
     this.checkState(name, 'dc', up.dc, want);
     checkTensor(name, 'dOutput', dOutput, rt);
     if (up.dh !== undefined) checkTensor(name, 'dh', up.dh, rt);
@@ -637,11 +649,10 @@ export abstract class Recurrent extends ArenaModule {
     if (p.boundDOut === null || p.boundDOut.buffer !== flat.buffer || p.boundDOut.byteOffset !== flat.byteOffset) this.bindBackward(p, flat);
     const dfin = p.dfin.tensors;
     if (up.dh || up.dc) {
-      if (up.dh) rt.copy(up.dh, dfin.h!);
-      else fill(rt, dfin.h!, 0);
-      if (this.cell === 'lstm') {
-        if (up.dc) rt.copy(up.dc, dfin.c!);
-        else fill(rt, dfin.c!, 0);
+      for (const [st, given] of [['h', up.dh], ['c', up.dc]] as const) {
+        if (!dfin[st]) continue;
+        if (given) rt.copy(given, dfin[st]);
+        else fill(rt, dfin[st], 0);
       }
       p.dfinZero = false;
     } else if (!p.dfinZero) {
@@ -656,8 +667,8 @@ export abstract class Recurrent extends ArenaModule {
         for (const disp of dir.bwd) rt.run(disp);
         if (this.bias) {
           const s = suffixOf(l, d);
-          colSum(rt, gt[`bias_ih_${s}`]!, dir.dgates, { beta: 1 });
-          colSum(rt, gt[`bias_hh_${s}`]!, dir.dgh, { beta: 1 });
+          colSum(rt, gt[`bias_ih_${s}`]!, dir.t.dgates!, { beta: 1 });
+          colSum(rt, gt[`bias_hh_${s}`]!, dir.t[this.spec.dbhh]!, { beta: 1 });
         }
       }
     }
@@ -667,7 +678,7 @@ export abstract class Recurrent extends ArenaModule {
       swap01(rt, p.dxBF, dx);
       dx = p.dxBF;
     }
-    return { dx, dh0: p.dinit.tensors.h!, dc0: this.cell === 'lstm' ? p.dinit.tensors.c! : undefined, dhNorm: p.dhNorm ?? undefined };
+    return { dx, dh0: p.dinit.tensors.h!, dc0: p.dinit.tensors.c, dhNorm: p.dhNorm ?? undefined };
   }
 
   /** The output tensor of the last forward (its shape: [T, B, D*H] or batch-first), or null before one. */
@@ -704,7 +715,7 @@ export abstract class Recurrent extends ArenaModule {
     if (!p) throw new Error(`${name}: call forward first`);
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.numLayers) throw new Error(`${name}: layer must be an integer in [0, ${this.numLayers - 1}], got ${layer}`);
     if (!Number.isInteger(direction) || direction < 0 || direction >= this.D) throw new Error(`${name}: direction must be an integer in [0, ${this.D - 1}], got ${direction}`);
-    const names = this.cell === 'lstm' ? ['input', 'forget', 'cell', 'output'] : this.cell === 'gru' ? ['reset', 'update', 'new'] : ['hidden'];
+    const names = [...this.spec.gateNames];
     const values = await p.act[layer]!.tensors[`gates${direction}`]!.read();
     return { names, T: p.T, B: p.B, H: this.hiddenSize, values };
   }
