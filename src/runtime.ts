@@ -169,9 +169,10 @@ export class Runtime {
         device.pushErrorScope('out-of-memory');
         device.pushErrorScope('internal');
       },
-      (kernels) => {
-        this.uniforms.advance();
-        this.popScopes(kernels, 'submitted step');
+      (kernels, submitted) => {
+        if (submitted) this.uniforms.advance();
+        // A dropped recording pops its scopes too: left pushed, they would swallow every later error.
+        this.popScopes(kernels, submitted ? 'submitted step' : 'dropped step');
       },
     );
     // Both callbacks reach the runtime only through a WeakRef: the device (which the WebGPU

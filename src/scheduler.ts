@@ -256,8 +256,10 @@ export class Recorder {
 
   constructor(
     private readonly device: GPUDevice,
+    /** A recording starts (the runtime pushes its error scopes). */
     private readonly onOpen: () => void,
-    private readonly onSubmit: (kernels: string[]) => void,
+    /** It was submitted, or (submitted false) dropped: either way the scopes onOpen pushed are popped. */
+    private readonly onClose: (kernels: string[], submitted: boolean) => void,
   ) {}
 
   get pending(): boolean {
@@ -330,8 +332,10 @@ export class Recorder {
     this.endPass();
     this.encoder.finish();
     this.encoder = null;
+    const names = [...this.kernels];
     this.kernels.clear();
     this.profiler?.discard();
+    this.onClose(names, false);
   }
 
   /** Drops whatever is recorded, unsubmitted (the runtime's destroy). */
@@ -356,6 +360,6 @@ export class Recorder {
     this.counters.submits++;
     const names = [...this.kernels];
     this.kernels.clear();
-    this.onSubmit(names);
+    this.onClose(names, true);
   }
 }

@@ -190,6 +190,27 @@ describe('WebGPU errors become exceptions', () => {
     expect(Array.from(await y.read())).toEqual(new Array(8).fill(2));
   });
 
+  it('a step that throws drops its recording and its error scopes: a later uncaptured error still surfaces', async () => {
+    const y = rt.zeros([8], 'y');
+    const x = rt.zeros([8], 'x');
+    const d = rt.bind(axpyDesc, { y, x }, { n: 8, alpha: 1 });
+    for (let i = 0; i < 3; i++) {
+      expect(() =>
+        rt.step(() => {
+          rt.run(d);
+          throw new Error('bad input found while recording');
+        }),
+      ).toThrow(/bad input/);
+    }
+    await rt.checkErrors();
+    // Outside any step: WebGPU's uncaptured error, which pushed scopes left open would swallow.
+    rt.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    await expect(rt.checkErrors()).rejects.toThrow(/WebGPU error: .*usage/i);
+    // ... and the runtime goes on.
+    fill(rt, y, 3);
+    expect(Array.from(await y.read())).toEqual(new Array(8).fill(3));
+  });
+
   it('device loss makes every later call throw', async () => {
     const other = await createRuntime({ quiet: true });
     const y = other.zeros([4], 'y');

@@ -166,6 +166,73 @@ describe('training worker protocol', () => {
     c.terminate();
   }, 120_000);
 
+  it.each(['validation', 'device-lost'] as const)(
+    'a WebGPU %s error inside the worker\'s training reaches the page: onError, training stops, the page can ask again',
+    async (fault) => {
+      const ch = channel();
+      let rt!: Runtime;
+      // From its third step on, the job makes the fault on the worker's device, outside any step's
+      // recording (after the Trainer's shape probe, whose dropped recording once left its error
+      // scopes pushed and so swallowed every later uncaptured error).
+      const faulty: TrainingSetup<{ hidden: number }> = async (r, config) => {
+        const job = await setup(r, config);
+        const train = job.train.bind(job);
+        job.train = async (step: number, n: number) => {
+          if (step >= 2) {
+            if (fault === 'validation') r.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+            else r.device.destroy();
+          }
+          return train(step, n);
+        };
+        return job;
+      };
+      serveTraining(faulty, { ...ch.scope, runtime: async () => {
+        rt = await createRuntime({ quiet: true });
+        runtimes.push(rt);
+        return rt;
+      } });
+      const c = new TrainingWorker(ch.worker);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown) => unhandled.push(e);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        await c.ready;
+        const errors: string[] = [];
+        const progress: Progress[] = [];
+        const failed = new Promise<void>((r) => {
+          c.onError = (m) => {
+            errors.push(m);
+            r();
+          };
+        });
+        c.onProgress = (p) => progress.push(p);
+        await c.build({ hidden: 8 });
+        c.start({ steps: 50, viewEveryMs: 1e9 });
+        await failed;
+        await new Promise((r) => setTimeout(r, 200)); // whatever else the worker has to say
+        const want = fault === 'validation' ? /WebGPU (validation )?error/ : /device.*(lost|destroyed)|destroyed/i;
+        expect(errors.length).toBeGreaterThan(0);
+        expect(errors.some((m) => want.test(m)), errors.join(' | ')).toBe(true);
+        // Training stopped at the fault: no step past the chunk that met it.
+        const last = progress.at(-1)?.step ?? 0;
+        expect(last).toBeLessThan(50);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(progress.at(-1)?.step ?? 0).toBe(last);
+        // The page still gets answers (an error, for a lost device), never silence.
+        const answer = c.request('settings').then(
+          () => 'ok',
+          (e: Error) => e.message,
+        );
+        expect(await Promise.race([answer, new Promise((r) => setTimeout(() => r('no answer'), 10_000))])).not.toBe('no answer');
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        for (const p of ch.ports) p.close();
+      }
+    },
+    120_000,
+  );
+
   it('a worker without WebGPU says so: ready rejects with WorkerUnavailable', async () => {
     const ch = channel();
     // Node 20 has no navigator: as a worker without navigator.gpu.
