@@ -10,6 +10,7 @@
  *
  * Bad arguments and unreadable files print one line and exit with code 2.
  */
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { linearRegressionDemo } from './demo.js';
@@ -45,13 +46,13 @@ const positive = (name: string, max = Infinity) => (v: string) => {
 const MAX_SEED = 2 ** 32 - 1;
 
 async function readText(path: string | undefined): Promise<{ text: string; source: string }> {
-  const url = new URL('../data/sonnets.txt', import.meta.url);
+  const file = path ?? fileURLToPath(new URL('../data/sonnets.txt', import.meta.url));
   try {
-    const bytes = await loadFile(path ?? decodeURIComponent(url.pathname));
+    const bytes = await loadFile(file);
     return { text: new TextDecoder().decode(bytes), source: path ?? 'built-in sonnets (Shakespeare, public domain)' };
   } catch (e) {
     const m = /\(([A-Z]+)\)/.exec((e as Error).message);
-    throw new UsageError(`cannot read '${String(path ?? url.pathname)}' (${m?.[1] ?? (e as Error).message})`);
+    throw new UsageError(`cannot read '${file}' (${m?.[1] ?? (e as Error).message})`);
   }
 }
 

@@ -8,13 +8,14 @@
  * `train --resume` exit 0 or 2, never 1, and a refusal is one line.
  * WEBGPU_RNN_SEED replays the fuzzer's mutations.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../src/io/safetensors.js';
 import { freshSeed, rng } from './suite/check.js';
+import { ensureDist } from './suite/dist.js';
 
 const root = join(import.meta.dirname, '..');
 const run = (...args: string[]) => spawnSync(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -28,7 +29,7 @@ const csvCkpt = join(dir, 'series.safetensors');
 const SMALL = ['--hidden', '8', '--batch', '2'];
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build:lib', '--silent'], { cwd: root, stdio: 'pipe' });
+  ensureDist();
   const t = run('train', '--steps', '2', ...SMALL, '--out', ckpt);
   if (t.status !== 0) throw new Error(`train --out failed: ${t.stderr}`);
   writeFileSync(join(dir, 'ok.csv'), 't,v\n' + Array.from({ length: 60 }, (_, i) => `${i},${(i % 7) + 0.5}`).join('\n'));

@@ -1,16 +1,17 @@
 /** The command line, as a user runs it: the built dist/cli.js in a child process. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist } from './suite/dist.js';
 
 const root = join(import.meta.dirname, '..');
 const run = (...args: string[]) => spawnSync(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build:lib', '--silent'], { cwd: root, stdio: 'pipe' });
+  ensureDist();
 }, 180_000);
 
 describe('webgpu-rnn command line', () => {

@@ -1,6 +1,6 @@
 /**
- * The package as its users get it: `npm pack` (which builds dist/ first),
- * installed from the tarball into two fresh projects in a temporary folder,
+ * The package as its users get it: `npm pack` of dist/ as prepack builds it
+ * (`npm run build:lib`, shared with the CLI tests: test/suite/dist.ts), installed from the tarball into two fresh projects in a temporary folder,
  * with the consumers in test/consumer/ copied in:
  *
  * - web: no `webgpu` (Dawn) installed, since it is an optional peer; `tsc
@@ -25,6 +25,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, ROOT, runPage } from './browser/harness.js';
+import { ensureDist } from './suite/dist.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgpu-rnn-consumer-'));
 const webDir = join(tmp, 'web');
@@ -78,8 +79,11 @@ function install(dir: string, tarballs: string[]): void {
 
 beforeAll(() => {
   try {
-    // prepack builds dist/ (npm run build:lib) first.
-    const out = sh('npm', ['pack', '--pack-destination', tmp, '--silent'], ROOT, 240_000).trim().split('\n');
+    // prepack builds dist/ (npm run build:lib) for a real `npm pack`; here dist/ is the build the CLI
+    // tests share (ensureDist: the same build:lib, skipped when the sources have not changed since),
+    // so the pack skips the script, checked by 'the packed package ... prepack' below.
+    ensureDist();
+    const out = sh('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp, '--silent'], ROOT, 240_000).trim().split('\n');
     tarball = join(tmp, out[out.length - 1]!);
     const types = sh('npm', ['pack', bin('@webgpu/types'), '--silent'], tmp).trim().split('\n');
     const typesTarball = join(tmp, types[types.length - 1]!);
@@ -106,6 +110,11 @@ afterAll(() => {
 const ready = () => expect(setupError, setupError).toBeUndefined();
 
 describe('the packed package', () => {
+  it('is built by npm pack (prepack: npm run build:lib, the build these tests pack)', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.prepack).toBe('npm run build:lib');
+  });
+
   it('holds the built library, its types, the CLI and its text, README and the licenses only', () => {
     ready();
     const files = sh('tar', ['tzf', tarball], tmp).trim().split('\n').map((f) => f.replace(/^package\//, ''));

@@ -5,7 +5,7 @@
  * into a file `webgpu-rnn sample` reads; and a CLI checkpoint continues
  * training there (parameters, Adam moments, step).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { SequenceToSequence, createRuntime, type Runtime, type Tensor } from '..
 import { encodeSafetensors } from '../src/io/safetensors.js';
 import { expectClose, freshSeed, rng } from './suite/check.js';
 import { describeTorch, maxDiff, python, readTensors, root, tempDir } from './torch/harness.js';
+import { ensureDist } from './suite/dist.js';
 
 const seed = freshSeed(process.env.WEBGPU_RNN_SEED);
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -36,7 +37,7 @@ describeTorch('PyTorch and the CLI: checkpoints both ways, DistributedDataParall
   const dir = tempDir('torch-cli');
   const cliCkpt = join(dir, 'cli.safetensors');
   beforeAll(async () => {
-    execFileSync('npm', ['run', 'build:lib', '--silent'], { cwd: root, stdio: 'pipe' });
+    ensureDist();
     rt = await createRuntime({ quiet: true });
   }, 180_000);
   afterAll(() => rt?.destroy());

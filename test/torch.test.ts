@@ -167,6 +167,21 @@ async function logitsOf(model: SequenceToSequence, ids: Float32Array): Promise<F
   return got;
 }
 
+/** Records one training step on ids x [MT, MB] and targets y: cross-entropy on the logits, backward, opt.step(); returns the loss. */
+function trainStep(model: SequenceToSequence, opt: Adam, loss: CrossEntropyLoss, x: Tensor, y: Tensor): Tensor {
+  let lossT!: Tensor;
+  rt.step(() => {
+    model.zeroGrad();
+    const { logits } = model.forward(x);
+    const V = logits.shape[2]!;
+    const l = loss.forward(logits.reshape([MT * MB, V]), y);
+    lossT = l.loss;
+    model.backward(l.grad.reshape([MT, MB, V]));
+    opt.step();
+  });
+  return lossT;
+}
+
 describeTorch('PyTorch: checkpoints written here load into torch modules (strict) and give the same logits; torch state dicts load here', () => {
   const dir = tempDir('torch-models');
   const cases: ModelCase[] = [
@@ -189,13 +204,7 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
         // Trained, so the file holds moved parameters and optimizer state, not an initialisation.
         x.write(randomIds(r, c.V));
         y.write(randomIds(r, c.V));
-        rt.step(() => {
-          model.zeroGrad();
-          const { logits } = model.forward(x);
-          const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
-          model.backward(l.grad.reshape([MT, MB, c.V]));
-          opt.step();
-        });
+        trainStep(model, opt, loss, x, y);
       }
       const ckpt = join(dir, `${c.name}.safetensors`);
       writeFileSync(ckpt, await saveCheckpoint(model, opt, { step: 2 }));
@@ -236,20 +245,10 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
     const loss = new CrossEntropyLoss(rt);
     const x = rt.zeros([MT, MB]);
     const y = rt.zeros([MT * MB]);
-    let lossT!: Tensor;
-    const step = () =>
-      rt.step(() => {
-        model.zeroGrad();
-        const { logits } = model.forward(x);
-        const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
-        lossT = l.loss;
-        model.backward(l.grad.reshape([MT, MB, c.V]));
-        opt.step();
-      });
     for (let i = 0; i < 3; i++) {
       x.write(randomIds(r, c.V));
       y.write(randomIds(r, c.V));
-      step();
+      trainStep(model, opt, loss, x, y);
     }
     const ckpt = join(dir, 'continue.safetensors');
     writeFileSync(ckpt, await saveCheckpoint(model, opt, { step: 3 }));
@@ -257,8 +256,7 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
     const [xs, ys] = [randomIds(r, c.V), randomIds(r, c.V)];
     x.write(xs);
     y.write(ys);
-    step();
-    const ourLoss = (await lossT.read())[0]!;
+    const ourLoss = (await trainStep(model, opt, loss, x, y).read())[0]!;
     const ours = await model.stateDict();
     const batch = join(dir, 'continue.batch.safetensors');
     writeFileSync(batch, encodeSafetensors({ x: { dtype: 'F32', shape: [MT, MB], data: xs }, y: { dtype: 'F32', shape: [MT * MB], data: ys } }));
@@ -306,13 +304,7 @@ describeTorch('PyTorch: checkpoints written here load into torch modules (strict
     const loss = new CrossEntropyLoss(rt);
     const x = rt.tensor(batches.x2!.data, [MT, MB]);
     const y = rt.tensor(batches.y2!.data, [MT * MB]);
-    rt.step(() => {
-      model.zeroGrad();
-      const { logits } = model.forward(x);
-      const l = loss.forward(logits.reshape([MT * MB, c.V]), y);
-      model.backward(l.grad.reshape([MT, MB, c.V]));
-      opt.step();
-    });
+    trainStep(model, opt, loss, x, y);
     const ours = await model.stateDict();
     const theirs = readTensors(files.out).t;
     const before = readTensors(files.ckpt).t;

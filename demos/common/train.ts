@@ -8,7 +8,7 @@
  * chunk (`optimizer.lr = v`, `trainer.clip = v`: between steps).
  */
 import { mulberry32 } from '../../src/nn/init.js';
-import type { TrainData } from '../../src/train/data.js';
+import { hash32, type TrainData } from '../../src/train/data.js';
 import { Adam, type Optimizer } from '../../src/train/optim.js';
 import { Trainer, type StepInfo, type TrainModel, type TrainerFitResult } from '../../src/train/trainer.js';
 import type { LossPoint, Values } from './shell.js';
@@ -29,17 +29,10 @@ export interface PageTrainerOptions {
 /**
  * The random numbers of one training step: a generator seeded by (seed,
  * step), so a page's batches are a pure function of the step (what the
- * Trainer asks of its data). (Its own mixing rather than the library's
- * hash32, whose module brings the CSV parser into the pages' bundle.)
+ * Trainer asks of its data).
  */
 export function stepRandom(seed: number, step: number): () => number {
-  let h = Math.imul((seed ^ 0x5bd1e995) >>> 0, 0x9e3779b1) >>> 0;
-  for (const v of [step >>> 0, Math.floor(step / 2 ** 32)]) {
-    h = Math.imul(h ^ v, 0xcc9e2d51) >>> 0;
-    h = Math.imul(h ^ (h >>> 15), 0x1b873593) >>> 0;
-    h ^= h >>> 13;
-  }
-  return mulberry32(h >>> 0);
+  return mulberry32(hash32(seed, step));
 }
 
 const clipOf = (v: unknown): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);

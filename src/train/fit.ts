@@ -6,34 +6,18 @@
 import type { TrainData } from './data.js';
 import { Adam, AdamW, SGD, type Optimizer } from './optim.js';
 import type { Schedule } from './schedule.js';
-import { Trainer, type Callback, type EvalResult, type StepInfo, type TrainModel } from './trainer.js';
+import { Trainer, type EvalResult, type TrainerFitOptions, type TrainerOptions, type TrainModel } from './trainer.js';
 
-export interface FitOptions {
-  /** Number of steps, or `epochs` x data.stepsPerEpoch. */
-  steps?: number;
-  epochs?: number;
-  loss: 'cross_entropy' | 'mse';
-  /** Cross-entropy: where the classes are in the output: `'last'` (default) or `1` ([B, C, T], WaveNet). */
-  classDim?: 'last' | 1;
-  ignoreIndex?: number;
+/**
+ * The Trainer's options and its `fit`'s, with fit's own: the optimizer may be
+ * a kind to build (with `lr`), and a schedule is a function (a Scheduler
+ * would need the optimizer first).
+ */
+export interface FitOptions extends Omit<TrainerOptions, 'optimizer' | 'scheduler'>, TrainerFitOptions {
   /** An optimizer over the model's parameters, or the kind to build (default Adam) with `lr` (default 1e-3). */
   optimizer?: Optimizer | 'adam' | 'adamw' | 'sgd';
   lr?: number;
   scheduler?: Schedule;
-  /** Clip gradients to this global norm (clip_grad_norm_); none by default. */
-  clip?: number;
-  /** Truncated BPTT: carry each step's final state into the next step's batch (detached). */
-  tbptt?: boolean;
-  /** Read the loss every this many steps (default 10) and call onStep with it. */
-  logEvery?: number;
-  onStep?: (info: StepInfo) => void;
-  signal?: AbortSignal;
-  metrics?: 'accuracy'[];
-  callbacks?: Callback[];
-  /** Held-out data, evaluated at each epoch's end or every `validationEvery` steps. */
-  validation?: TrainData;
-  validationEvery?: number;
-  validationSteps?: number;
 }
 
 export interface FitResult {
@@ -61,26 +45,16 @@ export async function fit(model: TrainModel, data: TrainData, o: FitOptions): Pr
   if (o.steps === undefined && o.epochs === undefined) throw new Error('fit: give steps or epochs');
   const optimizer = makeOptimizer(model, o);
   const own = optimizer !== o.optimizer;
+  const { optimizer: _kind, lr: _lr, steps, epochs, signal, onStep, validation, validationEvery, validationSteps, ...trainerOptions } = o;
   let trainer: Trainer;
   try {
-    trainer = new Trainer(model, {
-    loss: o.loss,
-    optimizer,
-    classDim: o.classDim,
-    ignoreIndex: o.ignoreIndex,
-    scheduler: o.scheduler,
-    clip: o.clip,
-    tbptt: o.tbptt,
-    logEvery: o.logEvery,
-    metrics: o.metrics,
-    callbacks: o.callbacks,
-    });
+    trainer = new Trainer(model, { ...trainerOptions, optimizer });
   } catch (e) {
     if (own) optimizer.destroy();
     throw e;
   }
   try {
-    const r = await trainer.fit(data, { steps: o.steps, epochs: o.epochs, signal: o.signal, onStep: o.onStep, validation: o.validation, validationEvery: o.validationEvery, validationSteps: o.validationSteps });
+    const r = await trainer.fit(data, { steps, epochs, signal, onStep, validation, validationEvery, validationSteps });
     return { ...r, optimizer };
   } finally {
     trainer.destroy();

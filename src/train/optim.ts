@@ -336,15 +336,25 @@ export abstract class Optimizer {
    */
   async stateDict(): Promise<OptimizerStateDict> {
     const hyper = await Promise.all(this.paramGroups.map((g) => g.hyper.read()));
+    const layout = this.stateLayout();
+    // One read-back per state buffer (laid out like a parameter buffer, an
+    // arena usually), sliced here per parameter, as Arena.read does.
+    const views = layout.map(({ p, names }) => names.map((n) => this.stateOf(p, n)));
+    const buffers = new Set(views.flat().map((v) => v.buffer));
+    const read = new Map<GPUBuffer, Float32Array>();
+    await Promise.all([...buffers].map(async (b) => read.set(b, await new Tensor(this.rt, b, 0, [b.size / 4]).read())));
     const state: OptimizerStateDict['state'] = {};
-    let i = 0;
     const groupOf = new Map(this.paramGroups.map((g, gi) => [g, gi]));
-    for (const { p, group, names } of this.stateLayout()) {
+    layout.forEach(({ group, names }, i) => {
       const h = hyper[groupOf.get(group)!]!;
       const s: Record<string, Float32Array | number> = { step: h[H_STEP]! };
-      for (const n of names) s[n] = await this.stateOf(p, n).read();
-      state[i++] = s;
-    }
+      names.forEach((n, j) => {
+        const v = views[i]![j]!;
+        const at = v.byteOffset / 4;
+        s[n] = read.get(v.buffer)!.slice(at, at + v.size);
+      });
+      state[i] = s;
+    });
     let at = 0;
     const param_groups = this.paramGroups.map((g, gi) => {
       const h = hyper[gi]!;

@@ -170,6 +170,8 @@ export class Trainer {
   private carry: { h?: Tensor; c?: Tensor } = {};
   private epochLosses: number[] = [];
   private readonly o: TrainerOptions;
+  /** The model's input vocabularies, read once (its structure is fixed at construction). */
+  private readonly vocabs: (number | null)[];
   private last: { loss: Tensor; norm: Tensor | null } | null = null;
 
   constructor(
@@ -199,6 +201,7 @@ export class Trainer {
     const mk = () => (o.loss === 'cross_entropy' ? new CrossEntropyLoss(this.rt, { classDim: o.classDim ?? 'last', ignoreIndex: o.ignoreIndex }) : new MSELoss(this.rt));
     this.lossFn = mk();
     this.evalLoss = mk();
+    this.vocabs = inputVocabularies(model);
   }
 
   /** The global-norm clipping limit (undefined: off); can be changed between steps. */
@@ -240,9 +243,8 @@ export class Trainer {
   /** Fills and checks one batch on the host (before anything is recorded); returns the forward's options. */
   private load(data: TrainData, io: Io, step: number): Record<string, unknown> | undefined {
     const opts = data.batch(step, io.xs, io.ys, io.extras) ?? undefined;
-    const vocabs = inputVocabularies(this.model);
     [io.xs, ...io.extras].forEach((a, i) => {
-      const n = vocabs[i];
+      const n = this.vocabs[i];
       if (n) checkIds(`Trainer: input ${i} (token ids) of step ${step}: x`, a, n);
     });
     if (this.o.loss === 'cross_entropy' && data.numClasses) checkIds(`Trainer: targets of step ${step}: y`, io.ys, data.numClasses, this.o.ignoreIndex);

@@ -9,7 +9,7 @@
  */
 import { createRuntime, loadReflector } from '../../src/index.js';
 import { freshSeed } from '../suite/check.js';
-import { fitFault, referenceRun, trainerFault } from '../suite/fault.js';
+import { fitFault, trainerFaults } from '../suite/fault.js';
 
 const page = window as unknown as { __adapter?: Record<string, unknown>; __results?: Record<string, unknown>; __done?: boolean };
 const seed = freshSeed(new URLSearchParams(location.search).get('seed'));
@@ -28,8 +28,7 @@ async function main(): Promise<void> {
     const rt = await createRuntime({ quiet: true });
     page.__adapter = { vendor: rt.adapterInfo.vendor, architecture: rt.adapterInfo.architecture, description: rt.adapterInfo.description };
     rt.destroy();
-    const reference = await referenceRun();
-    results.trainer = await trainerFault(seed, reference);
+    results.trainer = (await trainerFaults([seed]))[0];
     results.fit = await fitFault(seed);
     // Rejections left unhandled are reported after the microtasks and a task or two.
     await new Promise((r) => setTimeout(r, 200));

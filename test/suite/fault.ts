@@ -16,8 +16,8 @@ import { rng } from './check.js';
 const TEXT = 'the quick brown fox jumps over the lazy dog; the lazy dog sleeps. '.repeat(6);
 
 /** Steps of every run, and how often the interrupted run saves a checkpoint. */
-export const FAULT_STEPS = 12;
-export const FAULT_EVERY = 4;
+export const FAULT_STEPS = 8;
+export const FAULT_EVERY = 2;
 
 export interface FaultOutcome {
   /** The step whose batch destroyed the device. */
@@ -77,63 +77,74 @@ function compare(a: Map<string, string>, b: Map<string, string>): string[] {
   return bad;
 }
 
-/** The uninterrupted run's final parameters and optimizer state (its own runtime). */
-export async function referenceRun(): Promise<Map<string, string>> {
-  const rt = await createRuntime({ quiet: true });
-  const data = textData(TEXT, { T: 8, B: 4, seed: 3 });
+/** The uninterrupted run's final parameters and optimizer state, on `rt` (its objects freed, `rt` kept). */
+async function referenceRun(rt: Runtime, data: ReturnType<typeof textData>): Promise<Map<string, string>> {
   const r = build(rt, data.vocab.length);
   await r.trainer.fit(data.train, { steps: FAULT_STEPS });
   const snap = await snapshot(r.model, r.optimizer);
   r.trainer.destroy();
   r.optimizer.destroy();
   r.model.destroy();
-  rt.destroy();
   return snap;
 }
 
 /**
- * A Trainer run that saves a checkpoint every FAULT_EVERY steps; the device
- * is destroyed at a step drawn from `seed`; then the recovery.
+ * Trainer runs that save a checkpoint every FAULT_EVERY steps, one per seed,
+ * each on its own runtime whose device is destroyed at a step drawn from the
+ * seed; then one new runtime (created after the losses) recovers each from
+ * its last checkpoint into fresh objects and trains it to the end, and runs
+ * the uninterrupted reference. (Every runtime compiles its kernels afresh,
+ * the bulk of the time on SwiftShader: the recoveries and the reference
+ * share one.)
  */
-export async function trainerFault(seed: number, reference: Map<string, string>): Promise<FaultOutcome> {
-  const lostAt = Math.floor(rng(seed)() * FAULT_STEPS);
+export async function trainerFaults(seeds: readonly number[]): Promise<FaultOutcome[]> {
   const data = textData(TEXT, { T: 8, B: 4, seed: 3 });
   const V = data.vocab.length;
-  const rt = await createRuntime({ quiet: true });
-  const a = build(rt, V);
-  const bad = sabotaged(data.train, rt, lostAt);
-  let checkpoint = await a.trainer.saveCheckpoint(); // step 0: a loss before the first save restarts from here
-  let rejection = 'resolved';
-  let deviceLost = false;
-  try {
-    while (a.trainer.step < FAULT_STEPS) {
-      await a.trainer.fit(bad, { steps: Math.min(FAULT_EVERY, FAULT_STEPS - a.trainer.step) });
-      checkpoint = await a.trainer.saveCheckpoint();
+  const lost: (Omit<FaultOutcome, 'resumedFrom' | 'mismatches'> & { checkpoint: Uint8Array })[] = [];
+  for (const seed of seeds) {
+    const lostAt = Math.floor(rng(seed)() * FAULT_STEPS);
+    const rt = await createRuntime({ quiet: true });
+    const a = build(rt, V);
+    const bad = sabotaged(data.train, rt, lostAt);
+    let checkpoint = await a.trainer.saveCheckpoint(); // step 0: a loss before the first save restarts from here
+    let rejection = 'resolved';
+    let deviceLost = false;
+    try {
+      while (a.trainer.step < FAULT_STEPS) {
+        await a.trainer.fit(bad, { steps: Math.min(FAULT_EVERY, FAULT_STEPS - a.trainer.step) });
+        checkpoint = await a.trainer.saveCheckpoint();
+      }
+    } catch (e) {
+      rejection = describeError(e);
+      deviceLost = isDeviceLost(e);
     }
-  } catch (e) {
-    rejection = describeError(e);
-    deviceLost = isDeviceLost(e);
-  }
-  let cleanupError: string | null = null;
-  try {
-    a.trainer.destroy();
-    a.optimizer.destroy();
-    a.model.destroy();
-    rt.destroy();
-  } catch (e) {
-    cleanupError = describeError(e);
+    let cleanupError: string | null = null;
+    try {
+      a.trainer.destroy();
+      a.optimizer.destroy();
+      a.model.destroy();
+      rt.destroy();
+    } catch (e) {
+      cleanupError = describeError(e);
+    }
+    lost.push({ lostAt, rejection, deviceLost, cleanupError, checkpoint });
   }
   // Recovery: a new runtime, fresh objects, the last checkpoint.
   const rt2 = await createRuntime({ quiet: true });
-  const b = build(rt2, V);
-  const loaded = await b.trainer.loadCheckpoint(checkpoint);
-  await b.trainer.fit(data.train, { steps: FAULT_STEPS - b.trainer.step });
-  const mismatches = compare(reference, await snapshot(b.model, b.optimizer));
-  b.trainer.destroy();
-  b.optimizer.destroy();
-  b.model.destroy();
+  const reference = await referenceRun(rt2, data);
+  const out: FaultOutcome[] = [];
+  for (const { checkpoint, ...l } of lost) {
+    const b = build(rt2, V);
+    const loaded = await b.trainer.loadCheckpoint(checkpoint);
+    await b.trainer.fit(data.train, { steps: FAULT_STEPS - b.trainer.step });
+    const mismatches = compare(reference, await snapshot(b.model, b.optimizer));
+    b.trainer.destroy();
+    b.optimizer.destroy();
+    b.model.destroy();
+    out.push({ ...l, resumedFrom: loaded.step, mismatches });
+  }
   rt2.destroy();
-  return { lostAt, rejection, deviceLost, cleanupError, resumedFrom: loaded.step, mismatches };
+  return out;
 }
 
 /** `fit()` (the one-call loop, which builds and frees its Trainer) with the device destroyed at a seeded step. */
