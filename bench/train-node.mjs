@@ -75,6 +75,8 @@ export function nodeSide(lib, rt, { nice = null } = {}) {
       }
       return all;
     },
+    /** The last step's dispatches and submits (rt.step's counts). */
+    counts: () => ({ dispatches: counts?.dispatches ?? 0, submits: counts?.submits ?? 0 }),
     /** The last step's loss and gradient norm. */
     read: () => tr.read(),
     /** One more step, timed per kernel (timestamp queries; one compute pass per dispatch while profiling). */
@@ -105,11 +107,12 @@ async function main() {
     const s = await side.setup(m.cell, null, 1);
     await side.steps(warmup - 1);
     const all = await side.steps(steps);
+    const c = side.counts();
     const last = await side.read();
     const profile = await side.profile(6);
     console.log(profile.text.replace(/^/gm, '  '));
     if (!Number.isFinite(s.losses[0]) || !Number.isFinite(last.loss)) throw new Error(`${m.name}: non-finite loss ${s.losses[0]} -> ${last.loss}`);
-    const row = { model: m.name, ms: median(all), all, dispatches: s.dispatches, submits: s.submits, lossFirst: s.losses[0], lossLast: last.loss, normFirst: s.norm, profileTop: profile.top };
+    const row = { model: m.name, ms: median(all), all, dispatches: c.dispatches, submits: c.submits, lossFirst: s.losses[0], lossLast: last.loss, normFirst: s.norm, profileTop: profile.top };
     rows.push(row);
     console.log(
       `${m.name} ours (node): ${row.ms.toFixed(1)} ms/step, ${row.dispatches} dispatches, ${row.submits} submits; ` +
