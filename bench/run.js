@@ -11,12 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, launchBrowser, runPage, startServer } from '../test/browser/harness.js';
+import { loadLib } from './node-common.mjs';
 
-/** @type {Record<string, { columns: [string, (r: any) => string][], files: string[], notes?: (v: any) => string[], node?: string }>} */
+/** @type {Record<string, { columns: [string, (r: any) => string][], files: string[], notes?: (v: any) => string[], nodeSide?: string, headers?: Record<string, string> }>} */
 const BENCHES = {
   gemm: {
     columns: [
@@ -68,8 +70,11 @@ const BENCHES = {
       ['model', (r) => r.model],
       ['ours browser ms', (r) => r.ours.ms.toFixed(1)],
       ['ours Node ms', (r) => (r.node ? r.node.ms.toFixed(1) : '-')],
-      ['tf.js ms', (r) => r.tf.ms.toFixed(1)],
-      ['tf/ours', (r) => r.ratio.toFixed(1)],
+      ['tf.js webgpu ms', (r) => r.tf.ms.toFixed(1)],
+      ['tf.js wasm ms', (r) => (r.wasm ? r.wasm.ms.toFixed(1) : '-')],
+      ['tf webgpu/ours', (r) => r.ratio.toFixed(1)],
+      ['tf wasm/ours', (r) => (r.ratioWasm != null ? r.ratioWasm.toFixed(2) : '-')],
+      ['Node/browser', (r) => (r.ratioNode != null ? r.ratioNode.toFixed(2) : '-')],
       ['dispatches ours/tf', (r) => `${r.ours.dispatches}/${r.tf.dispatches}`],
       ['submits ours/tf', (r) => `${r.ours.submits}/${r.tf.submits}`],
     ],
@@ -93,19 +98,42 @@ const BENCHES = {
       'shaders/elementwise.wgsl',
       'shaders/reduce.wgsl',
     ],
-    // Our side in Node on Dawn first (needs dist/: npm run bench:train builds it), merged by model.
-    node: 'bench/train-node.mjs',
+    // Ours in Node on Dawn, in this process, called by the page between its own steps (needs dist/: npm run bench:train builds it).
+    nodeSide: 'bench/train-node.mjs',
+    // Cross-origin isolation: SharedArrayBuffer, so TF.js can load its multi-threaded wasm.
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
     notes: (v) => {
       const s = v.settings;
+      const seq = (/** @type {number[]} */ a) => a.map((x) => x.toPrecision(7)).join(' -> ');
+      const pct = (/** @type {{ kernel: string, share: number }[]} */ top) => top.slice(0, 4).map((k) => `${k.kernel} ${(k.share * 100).toFixed(0)}%`).join(', ');
+      const w = s.wasm;
       return [
         `full step: forward, loss, backward, clipGradNorm(${s.maxNorm}), Adam(lr ${s.lr}); recurrent B=${s.recurrent.B} T=${s.recurrent.T} I=${s.recurrent.I} H=${s.recurrent.H}, ` +
           `dense head H->1 per step, MSE; WaveNet B=${s.wavenet.B} T=${s.wavenet.T}, ${s.wavenet.CH} ch, dilations [${s.wavenet.DIL}] x ${s.wavenet.STACKS}, 256-way softmax CE`,
-        `ms: median of ${s.steps} steps (ours, browser), ${v.node?.steps ?? '-'} (ours, Node/Dawn), ${s.tfSteps} (tf.js) after ${s.checkSteps} checked + ${s.warmup} warm-up steps`,
-        ...v.checks.map(
-          (c) =>
-            `check ${c.model}: loss ours ${c.lossOurs.map((x) => x.toPrecision(7)).join(' -> ')} | tf ${c.lossTf.map((x) => x.toPrecision(7)).join(' -> ')}; ` +
-            `grad norm ours ${c.normOurs.toPrecision(6)} expected ${c.normTfExpected.toPrecision(6)} (tf ${c.normTf.toPrecision(6)})`,
-        ),
+        `ms: median of ${s.steps} steps (ours, browser and Node/Dawn), ${s.tfSteps} (tf.js webgpu, wasm), taking turns in ${s.rounds} rounds ` +
+          `(${s.per} ours browser, ${s.per} ours Node, ${s.tfPer} tf webgpu, ${s.tfPer} tf wasm) after ${s.checkSteps} checked + ${s.warmup} warm-up steps each`,
+        w
+          ? `tf.js wasm: SIMD ${w.simd}, threads ${w.threads} (${w.threadsCount} threads; crossOriginIsolated ${w.crossOriginIsolated}, ${w.hardwareConcurrency} logical CPUs)`
+          : `tf.js wasm: not run${s.wasmError ? ` (${s.wasmError})` : ''}`,
+        s.node ? `Node ${s.node.node}, nice ${s.node.nice} (Chromium's browser process ${s.chromeNice ?? '?'})${s.node.niceNote ? `: ${s.node.niceNote}` : ''}` : 'no Node side',
+        ...v.checks.flatMap((c) => [
+          `check ${c.model}: loss ours ${seq(c.lossOurs)} | tf ${seq(c.lossTf)}` +
+            (c.lossWasm ? ` | wasm ${seq(c.lossWasm)}` : '') +
+            (c.lossNode ? ` | Node ${seq(c.lossNode)}` : '') +
+            `; grad norm ours ${c.normOurs.toPrecision(6)} expected ${c.normTfExpected.toPrecision(6)} (tf ${c.normTf.toPrecision(6)}` +
+            (c.normWasm != null ? `, wasm ${c.normWasm.toPrecision(6)}` : '') +
+            (c.normNode != null ? `, Node ${c.normNode.toPrecision(6)}` : '') +
+            ')',
+          `  after the rounds: ours ${c.final.ours.toPrecision(7)}` +
+            (c.final.node != null ? ` Node ${c.final.node.toPrecision(7)}` : '') +
+            ` (step ${c.final.oursSteps}); tf ${c.final.tf.toPrecision(7)}` +
+            (c.final.wasm != null ? ` wasm ${c.final.wasm.toPrecision(7)}` : '') +
+            ` (after ${c.final.tfSteps} updates)`,
+        ]),
+        ...v.rows.flatMap((/** @type {any} */ r) => [
+          `top kernels ${r.model}: browser ${pct(r.profileTop.chromium)}` + (r.profileTop.node ? `; Node ${pct(r.profileTop.node)}` : ''),
+          ...(r.wasmError ? [`  tf.js wasm failed: ${r.wasmError}`] : []),
+        ]),
       ];
     },
   },
@@ -177,6 +205,9 @@ function gitCommit() {
   }
 }
 
+/** /proc/loadavg (1, 5, 15 min), or null off Linux. */
+const loadavg = () => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').trim() : null);
+
 async function main() {
   const name = process.argv[2];
   const query = process.argv[3] ?? '';
@@ -185,37 +216,49 @@ async function main() {
     console.error(`usage: node bench/run.js <${Object.keys(BENCHES).join('|')}> [query]`);
     process.exit(2);
   }
-  // A Node side (ours on Dawn) runs first, alone, so that it does not share the CPU with Chromium.
-  let nodeRun = null;
-  if (bench.node) {
-    const file = join(mkdtempSync(join(tmpdir(), 'webgpu-rnn-bench-')), 'node.json');
-    const q = new URLSearchParams(query);
-    const args = [join(ROOT, bench.node), '--json', file, ...(q.get('only') ? ['--only', q.get('only') ?? ''] : []), ...(q.get('nodeSteps') ? ['--steps', q.get('nodeSteps') ?? ''] : [])];
-    execFileSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
-    nodeRun = JSON.parse(readFileSync(file, 'utf8'));
-    rmSync(dirname(file), { recursive: true, force: true });
-  }
-  const server = await startServer({ entries: [`bench/${name}.html`] });
+  const loadStart = loadavg();
+  const server = await startServer({ entries: [`bench/${name}.html`], headers: bench.headers });
   const chrome = await launchBrowser();
   let run;
+  /** @type {number | null} */ let chromeNice = null;
+  /** @type {{ destroy: () => void } | null} */ let nodeRt = null;
   try {
+    // A Node side (ours on Dawn, in this process) the page calls between its own steps, so that both take turns on the CPU.
+    /** @type {Record<string, (...a: any[]) => any>} */ const expose = {};
+    if (bench.nodeSide) {
+      const lib = await loadLib(`bench/run.js ${name}`);
+      const { nodeSide } = await import(pathToFileURL(join(ROOT, bench.nodeSide)).href);
+      const rt = await lib.createRuntime({ quiet: true });
+      nodeRt = rt;
+      // Chromium runs its browser and GPU processes at a raised priority (nice -8 on Linux): Node's threads get the same (bench/node-vs-browser.js).
+      const pid = chrome.browser.process()?.pid;
+      chromeNice = pid ? getPriority(pid) : null;
+      const side = nodeSide(lib, rt, { nice: chromeNice });
+      Object.assign(expose, {
+        __nodeInfo: () => side.info(),
+        __nodeSetup: (/** @type {string} */ cell, /** @type {any} */ sd, /** @type {number} */ k) => side.setup(cell, sd, k),
+        __nodeSteps: (/** @type {number} */ n) => side.steps(n),
+        __nodeRead: () => side.read(),
+        __nodeProfile: (/** @type {number} */ top) => side.profile(top),
+        __nodeTeardown: () => side.teardown(),
+      });
+    }
     run = await runPage(chrome.browser, `${server.url}/bench/${name}.html${query ? '?' + query : ''}`, {
       timeoutMs: 30 * 60_000,
       echo: true,
+      expose,
     });
   } finally {
     await chrome.close();
     await server.close();
+    nodeRt?.destroy();
   }
   if (run.failure || run.errors.length || !run.value) {
     console.error(`bench ${name} failed:\n${run.errors.join('\n') || 'no results'}`);
     process.exit(1);
   }
   const rows = run.value.rows;
-  if (nodeRun) {
-    for (const r of rows) r.node = nodeRun.rows.find((/** @type {{ model: string }} */ n) => n.model === r.model);
-    run.value.node = nodeRun;
-  }
+  if (bench.nodeSide && run.value.settings) run.value.settings.chromeNice = chromeNice;
   console.log(`\n${name}: adapter ${JSON.stringify(run.adapter)}`);
   console.log(table(bench.columns.map(([h]) => h), rows.map((r) => bench.columns.map(([, f]) => f(r)))));
   for (const line of bench.notes?.(run.value) ?? []) console.log(line);
@@ -231,6 +274,7 @@ async function main() {
     sources,
     adapter: run.adapter,
     chromium: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+    loadavg: { start: loadStart, end: loadavg() },
     ...run.value,
   };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });

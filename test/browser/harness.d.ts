@@ -4,7 +4,7 @@ import type { Browser } from 'puppeteer-core';
 export declare const ROOT: string;
 export declare const CHROME_FLAGS: string[];
 
-export declare function startServer(opts?: { entries?: string[] }): Promise<{ url: string; close: () => Promise<void> }>;
+export declare function startServer(opts?: { entries?: string[]; headers?: Record<string, string> }): Promise<{ url: string; close: () => Promise<void> }>;
 
 export declare function launchBrowser(extraArgs?: string[], baseFlags?: string[]): Promise<{ browser: Browser; close: () => Promise<void> }>;
 
@@ -21,4 +21,4 @@ export interface PageRun {
   failure: string | null;
 }
 
-export declare function runPage(browser: Browser, url: string, opts?: { timeoutMs?: number; echo?: boolean }): Promise<PageRun>;
+export declare function runPage(browser: Browser, url: string, opts?: { timeoutMs?: number; echo?: boolean; expose?: Record<string, (...args: any[]) => unknown> }): Promise<PageRun>;

@@ -35,8 +35,9 @@ export const CHROME_FLAGS = [
  * Starts a Vite dev server on 127.0.0.1 (a free port) with the project's
  * vite.config.ts (the wgsl_reflect alias, `import.meta.glob` of shaders).
  * No HMR and no file watching: files edited during a run must not reload the page.
- * @param {{ entries?: string[] }} [opts] HTML pages whose imports Vite pre-bundles up front
- *   (so no dependency is discovered late, which would reload the page mid-run).
+ * @param {{ entries?: string[], headers?: Record<string, string> }} [opts] entries: HTML pages whose imports Vite pre-bundles up front
+ *   (so no dependency is discovered late, which would reload the page mid-run); headers: sent with every response
+ *   (e.g. COOP/COEP for a cross-origin-isolated page: SharedArrayBuffer, wasm threads).
  * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
 export async function startServer(opts = {}) {
@@ -46,7 +47,7 @@ export async function startServer(opts = {}) {
     cacheDir: join(ROOT, 'node_modules/.vite-browser'),
     logLevel: 'warn',
     clearScreen: false,
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, headers: opts.headers },
     optimizeDeps: opts.entries ? { entries: opts.entries } : undefined,
   });
   await server.listen();
@@ -94,7 +95,8 @@ export async function launchBrowser(extraArgs = [], baseFlags = CHROME_FLAGS) {
  * `window.__results`. Never throws for a page's failure: it is in `failure`.
  * @param {import('puppeteer-core').Browser} browser
  * @param {string} url
- * @param {{ timeoutMs?: number, echo?: boolean }} [opts] echo: print console messages as they come
+ * @param {{ timeoutMs?: number, echo?: boolean, expose?: Record<string, (...args: any[]) => any> }} [opts] echo: print console messages as they come;
+ *   expose: Node functions the page may call as `window[name](...)` (puppeteer's exposeFunction: arguments and results as JSON)
  * @returns {Promise<PageRun>}
  */
 export async function runPage(browser, url, opts = {}) {
@@ -115,6 +117,7 @@ export async function runPage(browser, url, opts = {}) {
   let value;
   let adapter;
   try {
+    for (const [name, fn] of Object.entries(opts.expose ?? {})) await page.exposeFunction(name, fn);
     await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
     await page.waitForFunction('window.__done === true', { timeout: timeoutMs, polling: 250 });
     value = await page.evaluate('window.__results');
