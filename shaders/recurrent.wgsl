@@ -22,6 +22,10 @@
 // runs t = T-1..0 (first step len[b]-1, last 0). next(t) is the step after t in
 // the direction's order. Inactive outputs and gradients are zero.
 //
+// Paths: 'step' and 'sequence' compute the recurrent products inside the cell's kernels
+// (forward_gh, backward_rec); 'gemm' has them computed by GEMM dispatches (src/ops.ts, the
+// register-blocked kernel CPUs reward) into `prod`, and the cell's kernels only apply the formulas.
+//
 // Work split: an invocation owns ROWS batch rows (they share every W_hh load);
 // forward one unit j, backward four units j0..j0+3 (W_hh rows are read along j).
 // VEC4 (H % 4 == 0): W_hh, h and dgates are read 4 floats at a time.
@@ -49,6 +53,8 @@ struct Dims {
   oWhh: u32, oBhh: u32,                         // in w
   offDOut: u32, offLen: u32,
   hasBias: u32,
+  ldProd: u32,     // 'gemm' path: row stride of prod (the phase's product rows * H)
+  offProd: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> act: array<vec4<f32>>;
@@ -64,6 +70,8 @@ struct Dims {
 @group(0) @binding(10) var<uniform> dims: Dims;
 // The parameter buffer again, 4 floats at a time (read-only views may alias).
 @group(0) @binding(11) var<storage, read> w4: array<vec4<f32>>;
+// 'gemm' path: this phase's recurrent product, computed by a GEMM dispatch before the cell's.
+@group(0) @binding(12) var<storage, read> prod: array<f32>;
 
 override WG: u32 = 64;
 override VEC4: bool = false;

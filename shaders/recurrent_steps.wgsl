@@ -16,6 +16,8 @@
 //   backward_step_b  phase 1 (PHASES = 2)                as backward_step                    T
 //   backward_final   gradients of h0 (c0)                as backward_step                    1
 //   forward_seq, backward_seq: all T steps, a workgroup per ROWS batch rows, grid 1 x ceil(B/ROWS)
+//   forward_cells(_b), backward_cells(_b): 'gemm' path, phase 0 (1) of step t with the product
+//                    read from prod; one invocation per unit and row, grid ceil(H/WG) x B
 
 fn forward_units(p: u32, t: u32, b0: u32, j: u32) {
   let gh = forward_gh(p, t, b0, j);
@@ -126,4 +128,39 @@ fn backward_seq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     }
   }
   for (var j0 = lid * 4u; j0 < dims.H; j0 += WG * 4u) { final_units(b0, j0); }
+}
+
+// ---- 'gemm' path: the product of each phase is a GEMM dispatch's output, prod [B, ldProd] ----
+
+// Forward: the phase's gates of unit j (ldProd / H of them), row b.
+fn prod_gates(b: u32, j: u32) -> vec4<f32> {
+  let H = dims.H;
+  let at = dims.offProd + b * dims.ldProd + j;
+  let ng = dims.ldProd / H;
+  var r = vec4<f32>(prod[at], 0.0, 0.0, 0.0);
+  if (ng > 1u) { r.y = prod[at + H]; }
+  if (ng > 2u) { r.z = prod[at + 2u * H]; }
+  if (ng > 3u) { r.w = prod[at + 3u * H]; }
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn forward_cells(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < dims.H) { forward_cell(0u, dims.t, gid.y, gid.x, prod_gates(gid.y, gid.x)); }
+}
+
+@compute @workgroup_size(WG)
+fn forward_cells_b(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < dims.H) { forward_cell(1u, dims.t, gid.y, gid.x, prod_gates(gid.y, gid.x)); }
+}
+
+// Backward: prod [B, H] holds what reaches unit j of row b.
+@compute @workgroup_size(WG)
+fn backward_cells(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < dims.H) { backward_cell(0u, dims.t, gid.y, gid.x, prod[dims.offProd + gid.y * dims.ldProd + gid.x]); }
+}
+
+@compute @workgroup_size(WG)
+fn backward_cells_b(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < dims.H) { backward_cell(1u, dims.t, gid.y, gid.x, prod[dims.offProd + gid.y * dims.ldProd + gid.x]); }
 }

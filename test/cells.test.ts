@@ -45,6 +45,20 @@ describe('cell descriptions', () => {
       expect(saved.get(w.input)).toMatchObject({ width: 1, rows: 'TB' });
     }
     expect(next).toBe(spec.G);
+    // The GEMM path's products: one per phase; forward they cover W_hh's row blocks once, in order.
+    expect(spec.forward).toHaveLength(spec.phases);
+    expect(spec.backward).toHaveLength(spec.phases);
+    next = 0;
+    for (const f of spec.forward) {
+      expect(f.row0).toBe(next);
+      next += f.rows;
+      expect(saved.get(f.input)).toMatchObject({ width: 1, rows: 'TB' });
+    }
+    expect(next).toBe(spec.G);
+    for (const b of spec.backward) {
+      expect(b.row0 + b.rows).toBeLessThanOrEqual(spec.G);
+      expect(grads.get(b.dgrad)).toMatchObject({ width: spec.G, rows: 'TB' });
+    }
     expect(spec.states[0]).toBe('h');
     expect(spec.gateNames).toHaveLength(spec.G === 1 ? 1 : spec.G);
   });
@@ -66,7 +80,7 @@ describe('cell descriptions', () => {
       for (const t of [...spec.saved, ...spec.grads]) described.add(offsetField(t.name));
       for (const s of spec.states) described.add(offsetField(`${s}n`)).add(offsetField(`${s}0`));
     }
-    const common = ['T', 'B', 'H', 't', 'reverse', 'ldOut', 'hasBias', 'offDOut', 'offLen', 'oOut', 'oWhh', 'oBhh', 'oDhs'];
+    const common = ['T', 'B', 'H', 't', 'reverse', 'ldOut', 'hasBias', 'offDOut', 'offLen', 'oOut', 'oWhh', 'oBhh', 'oDhs', 'ldProd', 'offProd'];
     const stray = dimsFields('lstm').filter((f) => !common.includes(f) && !described.has(f));
     expect(stray).toEqual([]);
     // ... and the check is live: every cell's shader has the same struct.

@@ -36,8 +36,8 @@ describe('bench/gpu kit bundle', () => {
     const r = kit(['check', '--allow-cpu', '--only', only, '--seed', '12345', '--json', out]);
     expect(r.status, r.stderr).toBe(0);
     const res = JSON.parse(readFileSync(out, 'utf8'));
-    expect(res.summary).toMatchObject({ passed: 3, failed: 0, total: 3, done: true });
-    expect(res.cases.map((c: { name: string }) => c.name).join('\n')).toMatch(/\[step\][^]*\[sequence\]/);
+    expect(res.summary).toMatchObject({ passed: 4, failed: 0, total: 4, done: true }); // the GEMM case and the LSTM case on its three paths
+    expect(res.cases.map((c: { name: string }) => c.name).join('\n')).toMatch(/\[step\][^]*\[sequence\][^]*\[gemm\]/);
     expect(res.seed).toBe(12345);
   });
 

@@ -44,7 +44,7 @@ function setup(cell: Cell, cfgExtra: Partial<RefConfig>, seed: number) {
 }
 
 describe('batchFirst', () => {
-  for (const kernel of ['step', 'sequence'] as const) {
+  for (const kernel of ['step', 'sequence', 'gemm'] as const) {
     it(`LSTM bidirectional, [B, T, I] in and [B, T, D*H] out, forward and backward (${kernel})`, async () => {
       const seed = seedNow();
       const { r, cfg, params, dict } = setup('lstm', { bidirectional: true }, seed);
@@ -168,7 +168,7 @@ describe('truncated BPTT', () => {
 describe('dispatches and submits', () => {
   const T = 7;
   const B = 2;
-  function count(cell: Cell, kernel: 'step' | 'sequence', o: { L?: number; D?: number; bias?: boolean; resetBefore?: boolean } = {}) {
+  function count(cell: Cell, kernel: 'step' | 'sequence' | 'gemm', o: { L?: number; D?: number; bias?: boolean; resetBefore?: boolean } = {}) {
     const L = o.L ?? 1;
     const D = o.D ?? 1;
     const opts = { inputSize: 3, hiddenSize: 4, numLayers: L, bidirectional: D === 2, bias: o.bias ?? true, kernel, seed: 1 };
@@ -203,7 +203,21 @@ describe('dispatches and submits', () => {
       expect(c.bwd).toBe(4 * 6);
       expect(c.both.submits).toBe(1);
     });
+    it(`${cell}, GEMM path: a GEMM and a cell dispatch per step (forward 2T+2; backward 2T+6, less the first step's product)`, () => {
+      const c = count(cell, 'gemm', { L: 2, D: 2 });
+      expect(c.fwd.dispatches).toBe(4 * (2 * T + 2));
+      expect(c.bwd).toBe(4 * (2 * T - 1 + 6));
+      expect(c.both.submits).toBe(1);
+      expect(c.both.passes).toBe(1);
+    });
   }
+
+  it('GRU with the reset gate before the product, GEMM path: two GEMMs and two cell dispatches per step', () => {
+    const c = count('gru', 'gemm', { resetBefore: true });
+    expect(c.fwd.dispatches).toBe(4 * T + 2);
+    // Backward: phase 0's product of the next step (none at the first), phase 1's of this step.
+    expect(c.bwd).toBe(4 * T - 1 + 7);
+  });
 
   it('GRU with the reset gate before the product: two dispatches per step (2T+2 forward, 2T+7 backward) or a constant', () => {
     const c = count('gru', 'step', { resetBefore: true });
@@ -228,7 +242,7 @@ describe('bad input is refused before dispatch, naming what and where', () => {
       'GRU: resetAfter must be a boolean, got no',
     );
     expect(() => new LSTM(rt, { inputSize: 3, hiddenSize: 4, kernel: 'fast' as 'auto' })).toThrow(
-      "LSTM: kernel must be 'auto', 'step' or 'sequence', got 'fast'",
+      "LSTM: kernel must be 'auto', 'step', 'sequence' or 'gemm', got 'fast'",
     );
   });
 
@@ -324,7 +338,7 @@ describe('gateActivations', () => {
   }
 
   for (const cell of ['lstm', 'gru', 'rnn_tanh'] as const) {
-    for (const kernel of ['step', 'sequence'] as const) {
+    for (const kernel of ['step', 'sequence', 'gemm'] as const) {
       it(`${cell} (${kernel}): the gates after their nonlinearity, in PyTorch's order`, async () => {
         const seed = seedNow();
         const { r, cfg, params, dict } = setup(cell, {}, seed);

@@ -19,7 +19,7 @@ const vals = (n: number, k = 1) => Float32Array.from({ length: n }, (_, i) => Ma
 
 describe('a rejected call leaves the object usable', () => {
   for (const [cell, Ctor] of [['LSTM', LSTM], ['GRU', GRU]] as const) {
-    for (const kernel of ['step', 'sequence'] as const) {
+    for (const kernel of ['step', 'sequence', 'gemm'] as const) {
       it(`${cell} (${kernel}): forward and backward with a foreign input throw, then the same call works`, async () => {
         const [T, B, I, H] = [3, 2, 4, 5];
         const layer = new Ctor(rt, { inputSize: I, hiddenSize: H, numLayers: 2, seed: 7, kernel });

@@ -61,12 +61,12 @@ describe('training end to end', () => {
     expect(got[0]).toBeGreaterThan(2.5);
     expect(got[got.length - 1]).toBeLessThan(0.6);
     expect(counts.submits).toBe(1);
-    // Dispatches of one step, per-step LSTM path (a CPU adapter): zeroGrad 3 (one fill per module);
-    // forward: embedding 1, LSTM T + 2, head GEMM 1; loss 3; backward: head 3 (dW, db, dx), LSTM T + 6,
-    // embedding 1; clipping over 3 arenas 2*3 + 2; one Adam over the model: 1 bump + 1 update per
-    // arena, 4. Total 2T + 32. On a GPU the whole-sequence path replaces the T + 2 and T + 6 by 2
-    // and 6: 32, independent of T.
-    expect(counts.dispatches).toBe(rt.isCpu ? 2 * T + 32 : 32);
+    // Dispatches of one step, GEMM LSTM path (a CPU adapter): zeroGrad 3 (one fill per module);
+    // forward: embedding 1, LSTM 2T + 2 (a GEMM and a cell dispatch per step), head GEMM 1; loss 3;
+    // backward: head 3 (dW, db, dx), LSTM 2T - 1 + 6 (no product at the first step back), embedding 1;
+    // clipping over 3 arenas 2*3 + 2; one Adam over the model: 1 bump + 1 update per arena, 4.
+    // Total 4T + 31. On a GPU the whole-sequence path replaces the LSTM's by 2 and 6: 32, independent of T.
+    expect(counts.dispatches).toBe(rt.isCpu ? 4 * T + 31 : 32);
     model.destroy();
     loss.destroy();
   });

@@ -35,6 +35,33 @@ export interface WeightGradient {
   input: string;
 }
 
+/**
+ * Phase p's recurrent product in the forward, as a GEMM (the `'gemm'` path;
+ * the fused kernels compute the same in WGSL, forward_gh in the shader):
+ * prod [B, rows*H] = input[t] [B, H] x W_hh[row0*H .., :]^T.
+ */
+export interface ForwardProduct {
+  /** First W_hh row, in units of H. */
+  row0: number;
+  /** Rows, in units of H (the gates of this phase). */
+  rows: number;
+  /** The tensor (in act, [T*B, H]) the rows multiply. */
+  input: string;
+}
+
+/**
+ * Phase p's product in the backward (backward_rec in the shader): prod [B, H] =
+ * dgrad[s] [B, rows*H] (columns row0*H on) x W_hh[row0*H .., :], at s the step
+ * after t in the direction's order (`'next'`) or t itself (`'this'`).
+ */
+export interface BackwardProduct {
+  row0: number;
+  rows: number;
+  /** Gate gradients (in grad, [T*B, G*H]). */
+  dgrad: string;
+  step: 'next' | 'this';
+}
+
 export interface CellSpec {
   /** The shader (shaders/<shader>.wgsl); its `const G` and `const PHASES` must agree with this entry. */
   shader: string;
@@ -54,6 +81,10 @@ export interface CellSpec {
   saved: readonly CellTensor[];
   /** Backward's own (in grad). Always `dgates` (G): the input-side gate gradients, which give dW_ih, db_ih and dx. */
   grads: readonly CellTensor[];
+  /** Per phase, the forward's recurrent product. */
+  forward: readonly ForwardProduct[];
+  /** Per phase, the backward's product. */
+  backward: readonly BackwardProduct[];
   /** The gradient of W_hh as GEMMs over all T*B rows. */
   dWhh: readonly WeightGradient[];
   /** The gate gradients (in grad) whose column sums are db_hh. */
@@ -73,6 +104,8 @@ const rnn = (relu: boolean): CellSpec => ({
   gateNames: ['hidden'], // `gates` holds h_t itself
   saved: [TB('gates'), TB('hprev')],
   grads: [TB('dgates')],
+  forward: [{ row0: 0, rows: 1, input: 'hprev' }],
+  backward: [{ row0: 0, rows: 1, dgrad: 'dgates', step: 'next' }],
   dWhh: [{ row0: 0, rows: 1, dgrad: 'dgates', input: 'hprev' }],
   dbhh: 'dgates',
 });
@@ -91,6 +124,8 @@ export const CELLS = {
     gateNames: ['input', 'forget', 'cell', 'output'],
     saved: [TB('gates', 4), TB('hprev'), TB('cprev')],
     grads: [TB('dgates', 4), CARRY('dcarry')],
+    forward: [{ row0: 0, rows: 4, input: 'hprev' }],
+    backward: [{ row0: 0, rows: 4, dgrad: 'dgates', step: 'next' }],
     dWhh: [{ row0: 0, rows: 4, dgrad: 'dgates', input: 'hprev' }],
     dbhh: 'dgates',
   },
@@ -106,6 +141,8 @@ export const CELLS = {
     saved: [TB('gates', 3), TB('hprev'), TB('ghn')],
     // dgh: the hidden-side gate gradients (n's is dn_pre * r); dcarry: dh_{t-1} through z * h_{t-1}.
     grads: [TB('dgates', 3), TB('dgh', 3), CARRY('dcarry')],
+    forward: [{ row0: 0, rows: 3, input: 'hprev' }],
+    backward: [{ row0: 0, rows: 3, dgrad: 'dgh', step: 'next' }],
     dWhh: [{ row0: 0, rows: 3, dgrad: 'dgh', input: 'hprev' }],
     dbhh: 'dgh',
   },
@@ -120,6 +157,16 @@ export const CELLS = {
     gateNames: ['reset', 'update', 'new'],
     saved: [TB('gates', 3), TB('hprev'), TB('rh')],
     grads: [TB('dgates', 3), TB('dgh', 3), CARRY('dcarry'), TB('drh')],
+    // Phase 0: r, z from h_{t-1}; phase 1: n from r * h_{t-1}. Backward phase 0: dh through the r, z rows
+    // of the next step; phase 1: d(r * h) through the n rows of this step (written by phase 0).
+    forward: [
+      { row0: 0, rows: 2, input: 'hprev' },
+      { row0: 2, rows: 1, input: 'rh' },
+    ],
+    backward: [
+      { row0: 0, rows: 2, dgrad: 'dgh', step: 'next' },
+      { row0: 2, rows: 1, dgrad: 'dgates', step: 'this' },
+    ],
     // Rows r, z of W_hh multiply h_{t-1}; rows n multiply r * h_{t-1}.
     dWhh: [
       { row0: 0, rows: 2, dgrad: 'dgh', input: 'hprev' },

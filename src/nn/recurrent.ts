@@ -43,14 +43,19 @@ export interface RecurrentOptions {
   /** Seed of the uniform(-1/sqrt(H), 1/sqrt(H)) initialisation (default: random). */
   seed?: number;
   /**
-   * `'sequence'`: one dispatch loops over all T steps (a workgroup per 4
-   * batch rows); `'step'`: one dispatch per timestep; `'auto'` (default):
-   * sequence when H <= SEQUENCE_MAX_HIDDEN on a GPU, step on a CPU adapter.
+   * How the timestep loop is dispatched. `'sequence'`: one dispatch loops
+   * over all T steps (a workgroup per 4 batch rows); `'step'`: one fused
+   * dispatch per timestep (product and cell); `'gemm'`: per timestep, the
+   * recurrent product as a GEMM dispatch (the register-blocked kernel CPUs
+   * reward) and the cell as a second one. `'auto'` (default): gemm on a CPU
+   * adapter; on a GPU sequence when H <= SEQUENCE_MAX_HIDDEN, else step.
    */
-  kernel?: 'auto' | 'step' | 'sequence';
+  kernel?: RecurrentPath | 'auto';
   /** Keep dL/dh_t of the last layer for `gradNormPerTimestep()` (default false). */
   trackGradNorm?: boolean;
 }
+
+export type RecurrentPath = 'step' | 'sequence' | 'gemm';
 
 export interface ForwardState {
   /** [L*D, B, H] initial hidden state (zeros if absent). Copied: no gradient flows back into it (detached). */
@@ -88,6 +93,9 @@ export const SEQUENCE_MAX_HIDDEN = 256;
 
 interface KernelSet {
   init: KernelDesc;
+  /** 'gemm' path: phase p of a step's cell, its product read from prod. */
+  cells: KernelDesc[];
+  bcells: KernelDesc[];
   /** Phase p of a step, forward and backward (one per phase). */
   step: KernelDesc[];
   bstep: KernelDesc[];
@@ -98,7 +106,7 @@ interface KernelSet {
 
 const PHASE_SUFFIX = ['', '_b'];
 /** The fields of recurrent.wgsl's Dims that are no tensor's offset. */
-const NON_TENSOR_FIELDS = new Set(['T', 'B', 'H', 't', 'reverse', 'ldOut', 'hasBias', 'offDOut', 'offLen', 'oOut', 'oWhh', 'oBhh', 'oDhs']);
+const NON_TENSOR_FIELDS = new Set(['T', 'B', 'H', 't', 'reverse', 'ldOut', 'hasBias', 'offDOut', 'offLen', 'oOut', 'oWhh', 'oBhh', 'oDhs', 'ldProd', 'offProd']);
 
 /** Every tensor offset field some cell's description names (the rest of a kernel's fields are refused). */
 function describedFields(): Set<string> {
@@ -136,6 +144,8 @@ function cellKernels(spec: CellSpec, H: number, maxWG: number): KernelSet {
   const phases = PHASE_SUFFIX.slice(0, spec.phases);
   return {
     init: mk('forward_init', WG, (p) => [cd(p.H!, WG), p.B!]),
+    cells: phases.map((sfx) => mk(`forward_cells${sfx}`, WG, (p) => [cd(p.H!, WG), p.B!])),
+    bcells: phases.map((sfx) => mk(`backward_cells${sfx}`, WG, (p) => [cd(p.H!, WG), p.B!])),
     step: phases.map((sfx) => mk(`forward_step${sfx}`, WG, (p) => [cd(p.H!, WG), cd(p.B!, R)])),
     bstep: phases.map((sfx) => mk(`backward_step${sfx}`, WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)])),
     bfinal: mk('backward_final', WG, (p) => [cd(cd(p.H!, U), WG), cd(p.B!, R)]),
@@ -205,6 +215,7 @@ interface Plan {
   initZero: boolean; // init holds zeros (no fill needed when h0 is absent)
   dfinZero: boolean;
   len: Tensor; // [B]
+  prod: Tensor | null; // 'gemm' path: [B, (most product rows) * H], a phase's recurrent product
   lengthsKey: string;
   dhNorm: Tensor | null; // [T]
   dirs: DirPlan[][]; // [layer][direction]
@@ -231,7 +242,7 @@ export abstract class Recurrent extends ArenaModule {
   /** The cell's description (src/nn/cells.ts). */
   readonly spec: CellSpec;
   /** The path in use: whole sequence per dispatch, or one dispatch per step. */
-  readonly path: 'sequence' | 'step';
+  readonly path: RecurrentPath;
   /** Keep dL/dh_t of the last layer (forward direction) for `gradNormPerTimestep()`. */
   readonly trackGradNorm: boolean;
   private seed: number;
@@ -264,13 +275,14 @@ export abstract class Recurrent extends ArenaModule {
     this.spec = CELLS[kind];
     this.G = this.spec.G;
     const kernel = o.kernel ?? 'auto';
-    if (!['auto', 'step', 'sequence'].includes(kernel)) {
-      throw new Error(`${name}: kernel must be 'auto', 'step' or 'sequence', got '${String(kernel)}'`);
+    if (!['auto', 'step', 'sequence', 'gemm'].includes(kernel)) {
+      throw new Error(`${name}: kernel must be 'auto', 'step', 'sequence' or 'gemm', got '${String(kernel)}'`);
     }
-    // On CPU adapters (SwiftShader) the per-step path measured faster (LSTM B=32 T=64 H=128: 437 vs
-    // 523 ms per training step): its barrier between steps is the end of a dispatch, cheaper there
-    // than storageBarrier() in a loop. On GPUs one dispatch for the sequence saves T dispatch overheads.
-    const auto = this.hiddenSize > SEQUENCE_MAX_HIDDEN || rt.isCpu ? 'step' : 'sequence';
+    // CPU adapters (SwiftShader) reward register blocking above all (a load costs a gather per
+    // lane): the GEMM kernel's 16x16 blocks beat the fused per-step kernels' 4x4 (see
+    // bench/results/train.json), and a barrier between steps is cheaper as the end of a dispatch
+    // than as storageBarrier() in a loop. On GPUs one dispatch for the sequence saves T dispatch overheads.
+    const auto = rt.isCpu ? 'gemm' : this.hiddenSize > SEQUENCE_MAX_HIDDEN ? 'step' : 'sequence';
     this.path = kernel === 'auto' ? auto : kernel;
     const maxWG = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup, rt.limits.maxComputeWorkgroupSizeX);
     this.kernels = cellKernels(this.spec, this.hiddenSize, maxWG);
@@ -388,6 +400,7 @@ export abstract class Recurrent extends ArenaModule {
       initZero: true,
       dfinZero: true,
       len: rt.tensor(new Float32Array(B).fill(T), [B], `${label}.lengths`),
+      prod: this.path === 'gemm' ? rt.zeros([B, Math.max(...spec.forward.map((f) => f.rows), 1) * H], `${label}.prod`) : null,
       lengthsKey: '',
       dhNorm: this.trackGradNorm ? rt.zeros([T], `${label}.dhNorm`) : null,
       dirs: [],
@@ -398,7 +411,7 @@ export abstract class Recurrent extends ArenaModule {
 
   private destroyPlan(p: Plan): void {
     for (const a of [...p.act, ...p.grad, p.fin, p.init, p.dfin, p.dinit]) a.destroy();
-    const single = [...p.dIns, ...p.drops, ...p.dUps, p.len, p.xT, p.outBF, p.dOutT, p.dxBF, p.dhNorm];
+    const single = [...p.dIns, ...p.drops, ...p.dUps, p.len, p.prod, p.xT, p.outBF, p.dOutT, p.dxBF, p.dhNorm];
     for (const t of single) t?.buffer.destroy();
     if (this.last === p) this.last = null;
   }
@@ -436,6 +449,7 @@ export abstract class Recurrent extends ArenaModule {
       oBhh: this.bias ? offsetIn(params.tensors[`bias_hh_${s}`]!, params.all) : 0,
       hasBias: this.bias ? 1 : 0,
       oDhs: dhs && d === 0 ? offsetIn(dhs, gradAll) : NONE,
+      ldProd: 0,
     };
     for (const c of spec.saved) out[offsetField(c.name)] = offsetIn(t[c.name]!, actAll);
     for (const c of spec.grads) out[offsetField(c.name)] = offsetIn(t[c.name]!, gradAll);
@@ -454,8 +468,8 @@ export abstract class Recurrent extends ArenaModule {
 
   /** Binds every forward dispatch for time-major input `x` (once per plan, input and dropout mode). */
   private bindForward(p: Plan, x: Tensor, drop: boolean): void {
-    const { rt, D, numLayers: L, params, kernels } = this;
-    const { T } = p;
+    const { rt, D, numLayers: L, params, kernels, hiddenSize: H } = this;
+    const { T, B } = p;
     // Built aside and installed at the end: a bind that throws leaves the plan bound as before.
     const all: DirPlan[][] = [];
     for (let l = 0; l < L; l++) {
@@ -474,6 +488,23 @@ export abstract class Recurrent extends ArenaModule {
         const stepBindings = { act: p.act[l]!.all, fin: p.fin.all, w: params.all, w4: params.all, len: p.len, init: p.init.all };
         if (this.path === 'sequence') {
           fwd.push(bindShared(rt, kernels.fseq, stepBindings, { ...sp, t: 0 }));
+        } else if (this.path === 'gemm') {
+          fwd.push(bindShared(rt, kernels.init, stepBindings, { ...sp, t: 0 }));
+          const Whh = params.tensors[`weight_hh_${s}`]!;
+          for (let i = 0; i < T; i++) {
+            const step = d ? T - 1 - i : i;
+            this.spec.forward.forEach((f, ph) => {
+              const N = f.rows * H;
+              const x = t[f.input]!;
+              // prod [B, N] = input[step] [B, H] x W_hh[row0*H .. +N, :]^T
+              fwd.push(
+                gemmDispatch(rt, p.prod!, x.view([B * H], step * B * H), Whh.view([N * H], f.row0 * H * H), {
+                  transB: true, M: B, N, K: H, lda: H, ldb: H, ldc: N,
+                }),
+              );
+              fwd.push(bindShared(rt, kernels.cells[ph]!, { ...stepBindings, prod: p.prod! }, { ...sp, t: step, ldProd: N }));
+            });
+          }
         } else {
           fwd.push(bindShared(rt, kernels.init, stepBindings, { ...sp, t: 0 }));
           for (let i = 0; i < T; i++) {
@@ -509,6 +540,28 @@ export abstract class Recurrent extends ArenaModule {
         };
         if (this.path === 'sequence') {
           bwd.push(bindShared(rt, kernels.bseq, stepBindings, { ...sp, t: 0 }));
+        } else if (this.path === 'gemm') {
+          const Whh = params.tensors[`weight_hh_${s}`]!;
+          for (let i = 0; i < T; i++) {
+            const step = d ? i : T - 1 - i;
+            const next = d ? step - 1 : step + 1;
+            spec.backward.forEach((b, ph) => {
+              // The direction's last step (i = 0) is every active row's last: no row reads the next
+              // step's product there, so none is computed (the cell leaves prod's stale values unused).
+              if (b.step === 'this' || i > 0) {
+                const dg = t[b.dgrad]!;
+                const off = ((b.step === 'next' ? next : step) * p.B * G + b.row0) * H;
+                // prod [B, H] = dgrad[s] [B, rows*H] (from column row0*H, row stride G*H) x W_hh[row0*H .., :]
+                bwd.push(
+                  gemmDispatch(rt, p.prod!, dg.view([dg.size - off], off), Whh.view([b.rows * H * H], b.row0 * H * H), {
+                    M: p.B, N: H, K: b.rows * H, lda: G * H, ldb: H, ldc: H,
+                  }),
+                );
+              }
+              bwd.push(bindShared(rt, kernels.bcells[ph]!, { ...stepBindings, prod: p.prod! }, { ...sp, t: step, ldProd: H }));
+            });
+          }
+          bwd.push(bindShared(rt, kernels.bfinal, stepBindings, { ...sp, t: 0 }));
         } else {
           for (let i = 0; i < T; i++) {
             for (const k of kernels.bstep) bwd.push(bindShared(rt, k, stepBindings, { ...sp, t: d ? i : T - 1 - i }));

@@ -20,7 +20,7 @@ export interface RecurrentCase {
   lengths?: number[];
   /** Pass h0 (and c0), dh (and dc). */
   states?: boolean;
-  kernel?: 'step' | 'sequence';
+  kernel?: 'step' | 'sequence' | 'gemm';
   /** GRU: false applies the reset gate before the recurrent product. */
   resetAfter?: boolean;
 }
@@ -141,13 +141,14 @@ export const recurrentCases: RecurrentCase[] = [
   { cell: 'rnn_relu', I: 4, H: 6, T: 5, B: 3, L: 2, bidirectional: true, lengths: [5, 3, 1], bias: false },
 ];
 
-/** Every case on both paths: one dispatch per step, and one per sequence. */
-const bothPaths: RecurrentCase[] = recurrentCases.flatMap((c) => [
+/** Every case on every path: one fused dispatch per step, one per sequence, and a GEMM plus a cell dispatch per step. */
+const allPaths: RecurrentCase[] = recurrentCases.flatMap((c) => [
   { ...c, kernel: 'step' as const },
   { ...c, kernel: 'sequence' as const },
+  { ...c, kernel: 'gemm' as const },
 ]);
 
-export const recurrentSuite: Case[] = bothPaths.map((c) => ({
+export const recurrentSuite: Case[] = allPaths.map((c) => ({
   name: `${c.cell} I=${c.I} H=${c.H} L=${c.L ?? 1}${c.bidirectional ? ' bidirectional' : ''} T=${c.T} B=${c.B}${
     c.lengths ? ` lengths=${c.lengths}` : ''
   }${c.states ? ' with states' : ''}${c.bias === false ? ' no bias' : ''}${c.resetAfter === false ? ' resetAfter=false' : ''} [${c.kernel}]`,
