@@ -126,8 +126,7 @@ async function check(v) {
   st.unmap();
   return err;
 }
-console.log("reference done");
-for (const v of V) { v.err = await check(v); v.t = []; console.log("checked", v.name, v.err); }
+for (const v of V) { v.err = await check(v); v.t = []; }
 const REPS = 4;
 for (const v of V) await runOnce(v, 1);
 for (let r = 0; r < ROUNDS; r++) for (let i = 0; i < V.length; i++) { const v = V[(i + r) % V.length]; v.t.push(await runOnce(v, REPS)); }
