@@ -45,6 +45,11 @@ it('parameters(): names, values and gradients of every module, as named_paramete
   expect(names).toEqual(Object.keys(await m.stateDict()));
   expect(names).toContain('rnn.weight_hh_l0');
   expect(names).toContain('embedding.weight');
+  // The recurrent path: the adapter's choice, or the model's `kernel` option passed to its layer.
+  expect(m.rnn.path).toBe(rt.isCpu ? 'gemm' : 'sequence');
+  for (const kernel of ['step', 'sequence', 'gemm'] as const) {
+    expect(new SequenceToSequence(rt, { input: 'dense', inputSize: 2, cell: 'lstm', hiddenSize: 4, outputSize: 1, seed: 1, kernel }).rnn.path).toBe(kernel);
+  }
   const net = new WaveNet(rt, { inChannels: 1, residualChannels: 2, dilationChannels: 2, skipChannels: 2, outChannels: 1, dilations: [1], seed: 1 });
   expect(net.parameters()[0]!.name).toBe('input.weight');
   rt.destroy();

@@ -8,7 +8,7 @@
  *
  * `check` runs every case of the shared kernel suite (test/suite/all.ts: every
  * GEMM variant, elementwise, reductions, sampling, and every recurrent case on
- * both paths, 'step' and 'sequence') against the float64 references, with a
+ * every path, 'step', 'sequence' and 'gemm') against the float64 references, with a
  * tiny runner instead of vitest. `bench` times full training steps, GEMM and
  * dispatch/submit costs; GPU times come from `timestamp-query` where the
  * adapter has it. Exit codes: 0 ok, 1 a failure, 3 a CPU adapter without
@@ -228,8 +228,8 @@ interface Trainer {
 }
 
 /** zeroGrad, forward, MSE loss, backward, clipGradNorm, Adam: one rt.step (bench/train-models.js's sequence). */
-function recurrentTrainer(rt: Runtime, cell: 'lstm' | 'gru' | 'rnn', s: { B: number; T: number; I: number; H: number; L: number }): Trainer {
-  const model = new lib.SequenceToSequence(rt, { input: 'dense', inputSize: s.I, cell, hiddenSize: s.H, numLayers: s.L, outputSize: 1, seed: 1 });
+function recurrentTrainer(rt: Runtime, cell: 'lstm' | 'gru' | 'rnn', s: { B: number; T: number; I: number; H: number; L: number; kernel?: Path }): Trainer {
+  const model = new lib.SequenceToSequence(rt, { input: 'dense', inputSize: s.I, cell, hiddenSize: s.H, numLayers: s.L, outputSize: 1, seed: 1, kernel: s.kernel });
   const x = rt.tensor(randomData(s.T * s.B * s.I, 1), [s.T, s.B, s.I], 'kit.x');
   const y = rt.tensor(randomData(s.T * s.B, 2), [s.T, s.B, 1], 'kit.y');
   const mse = new lib.MSELoss(rt);
@@ -267,7 +267,10 @@ export interface ModelSpec {
   I?: number;
   H?: number;
   L?: number;
+  /** The recurrent path (default: the adapter's auto choice). */
+  kernel?: Path;
 }
+type Path = 'step' | 'sequence' | 'gemm';
 
 /** The models, at full size (GPU) or shrunk (CPU: SwiftShader on a few cores). Mirrored by torch_bench.py. */
 export function models(cpu: boolean): ModelSpec[] {
@@ -278,6 +281,11 @@ export function models(cpu: boolean): ModelSpec[] {
     { name: 'RNN (tanh)', cell: 'rnn', ...rec },
     { name: 'WaveNet', cell: 'wavenet', B: WN.B, T: WN.T },
     { name: 'LSTM big', cell: 'lstm', B: cpu ? 8 : 64, T: cpu ? 4 : 100, I: 512, H: 512, L: 2 },
+    // Each recurrent path on its own, for tuning the auto choice (SEQUENCE_MAX_HIDDEN, gemm on CPUs).
+    ...(['step', 'sequence', 'gemm'] as const).flatMap((kernel): ModelSpec[] => [
+      { name: `LSTM [${kernel}]`, cell: 'lstm', ...rec, kernel },
+      { name: `LSTM big [${kernel}]`, cell: 'lstm', B: cpu ? 8 : 64, T: cpu ? 4 : 100, I: 512, H: 512, L: 2, kernel },
+    ]),
   ];
 }
 
@@ -292,7 +300,7 @@ async function benchTrain(rt: Runtime, timer: GpuTimer, cpu: boolean, deadline: 
     }
     const tb = now();
     const tr: Trainer =
-      m.cell === 'wavenet' ? (wavenetTrainer(lib, rt, wavenetData()) as Trainer) : recurrentTrainer(rt, m.cell, { B: m.B, T: m.T, I: m.I!, H: m.H!, L: m.L! });
+      m.cell === 'wavenet' ? (wavenetTrainer(lib, rt, wavenetData()) as Trainer) : recurrentTrainer(rt, m.cell, { B: m.B, T: m.T, I: m.I!, H: m.H!, L: m.L!, kernel: m.kernel });
     let counts = tr.step();
     await rt.sync();
     const firstStepMs = now() - tb; // includes pipeline creation

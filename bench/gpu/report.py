@@ -74,7 +74,7 @@ def main():
     ours = res['bench'].get('train') or []
     if ours or torch_rows:
         lines.append('')
-        lines.append(f"{'model':<12} {'sizes':<26} {'ours GPU ms':>11} {'ours wall':>9} {'disp':>5} {'torch ms':>9} {'ours/torch':>10}")
+        lines.append(f"{'model':<20} {'sizes':<26} {'ours GPU ms':>11} {'ours wall':>9} {'disp':>5} {'torch ms':>9} {'ours/torch':>10}")
         for r in ours or [{'model': m} for m in torch_rows]:
             t = torch_rows.get(r['model'], {})
             s = r.get('sizes') or t.get('sizes') or {}
@@ -83,7 +83,7 @@ def main():
             theirs = t.get('gpuMs')
             ratio = f'{mine / theirs:.1f}x' if mine and theirs else '-'
             note = r.get('skipped') or r.get('error') or ''
-            lines.append(f"{r['model']:<12} {sizes:<26} {fmt(r.get('gpuMs')):>11} {fmt(r.get('wallMs')):>9} {fmt(r.get('dispatches')):>5} "
+            lines.append(f"{r['model']:<20} {sizes:<26} {fmt(r.get('gpuMs')):>11} {fmt(r.get('wallMs')):>9} {fmt(r.get('dispatches')):>5} "
                          f"{fmt(theirs):>9} {ratio:>10} {note}")
     gem = res['bench'].get('gemm') or []
     tg = {g['n']: g for g in res['torch'].get('gemm', []) or []}

@@ -11,7 +11,7 @@ import { Tensor, fmtShape } from '../tensor.js';
 import { Embedding, Linear, embedLookup } from '../nn/layers.js';
 import { Container, type Module } from '../nn/module.js';
 import { positiveInt, randomSeed, u32 } from '../util.js';
-import { GRU, LSTM, RNN, type Recurrent } from '../nn/recurrent.js';
+import { GRU, LSTM, RNN, type Recurrent, type RecurrentOptions } from '../nn/recurrent.js';
 
 export interface SequenceModelOptions {
   /** `'embedding'`: inputs are token ids [T, B] (vocab = inputSize); `'dense'`: features [T, B, inputSize]. */
@@ -26,6 +26,8 @@ export interface SequenceModelOptions {
   outputSize: number;
   /** GRU: false applies the reset gate before the recurrent product (Keras reset_after=False). */
   resetAfter?: boolean;
+  /** How the recurrent layer dispatches its timestep loop (RecurrentOptions.kernel; default 'auto'). */
+  kernel?: RecurrentOptions['kernel'];
   seed?: number;
 }
 
@@ -43,7 +45,7 @@ abstract class SequenceModel extends Container {
     const seed = o.seed === undefined ? randomSeed() : u32(`${this.constructor.name}: seed`, o.seed);
     const E = o.input === 'embedding' ? (o.embeddingDim ?? o.hiddenSize) : o.inputSize;
     this.embedding = o.input === 'embedding' ? new Embedding(rt, { numEmbeddings: o.inputSize, embeddingDim: E, seed: (seed + 1) >>> 0 }) : null;
-    const ro = { inputSize: E, hiddenSize: o.hiddenSize, numLayers: o.numLayers ?? 1, dropout: o.dropout ?? 0, seed: (seed + 2) >>> 0 };
+    const ro = { inputSize: E, hiddenSize: o.hiddenSize, numLayers: o.numLayers ?? 1, dropout: o.dropout ?? 0, kernel: o.kernel, seed: (seed + 2) >>> 0 };
     this.rnn = o.cell === 'lstm' ? new LSTM(rt, ro) : o.cell === 'gru' ? new GRU(rt, { ...ro, resetAfter: o.resetAfter ?? true }) : new RNN(rt, ro);
     this.head = new Linear(rt, { inFeatures: o.hiddenSize, outFeatures: o.outputSize, seed: (seed + 3) >>> 0 });
   }
