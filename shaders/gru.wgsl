@@ -17,17 +17,9 @@ const PHASES = 1u;
 
 // #include recurrent
 // #include recurrent_steps
+// #include recurrent_one_phase
 
-// One phase: the products are all G gates against h_prev, and all gate-gradient rows of the next step.
-fn forward_gh(p: u32, t: u32, b0: u32, j: u32) -> array<vec4<f32>, 4> { return forward_product(t, b0, j); }
-fn backward_rec(p: u32, t: u32, b0: u32, j0: u32) -> array<vec4<f32>, 4> {
-  let n = next_clamped(t);
-  return backward_product(n, n, n, n, b0, j0, dims.oDgh);
-}
-fn final_rec(b0: u32, j0: u32) -> array<vec4<f32>, 4> {
-  let f = first_steps(b0);
-  return backward_product(f.x, f.y, f.z, f.w, b0, j0, dims.oDgh);
-}
+fn dgh_base() -> u32 { return dims.oDgh; }
 
 fn init_unit(b: u32, j: u32) {
   let H = dims.H;

@@ -2,7 +2,8 @@
  * The recurrent cells, one description each: everything `Recurrent`
  * (src/nn/recurrent.ts) needs to plan buffers, bind kernels and compute
  * weight gradients for a cell. Adding a cell is one entry here plus its
- * shader (which includes recurrent.wgsl and recurrent_steps.wgsl and defines
+ * shader (which includes recurrent.wgsl, recurrent_steps.wgsl and, with one phase per step,
+ * recurrent_one_phase.wgsl, and defines
  * the per-unit formulas).
  *
  * Tensor names are the contract with the shader: a tensor `name` kept per
