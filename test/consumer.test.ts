@@ -189,8 +189,9 @@ describe('the packed package', () => {
       // 456 kB before wgsl_reflect went lazy and the shaders and cache were compacted; 142.7 kB then,
       // 156.5 kB with the Module contract and the grouped optimizer (its state dict, checks). Every shader
       // still ships (kernels name theirs by string): tree-shaking them is the next saving (~40 kB).
-      // 161.9 kB with rt.profile (src/profile.ts, 4.4 kB minified: a Runtime method, so never shaken out).
-      expect(bytes.length).toBeLessThan(165_000);
+      // 161.9 kB with rt.profile (src/profile.ts, 4.4 kB minified: a Runtime method, so never shaken out);
+      // 167.2 kB with the cell table (src/nn/cells.ts) and the recurrent GEMM path (+5.3 kB).
+      expect(bytes.length).toBeLessThan(170_000);
       mkdirSync(join(webDir, 'esbuild'), { recursive: true });
       writeFileSync(join(webDir, 'esbuild/app.js'), js);
     });
