@@ -117,6 +117,7 @@ function describedFields(): Set<string> {
   }
   return f;
 }
+const DESCRIBED = /* @__PURE__ */ describedFields();
 
 /**
  * Dispatch descriptions of one cell's kernels: per step (one invocation per
@@ -162,16 +163,14 @@ function bindShared(rt: Runtime, desc: KernelDesc, all: Record<string, Tensor>, 
   const kernel = rt.kernel(desc);
   const used = Object.fromEntries(kernel.storage.filter((b) => b.name in all).map((b) => [b.name, all[b.name]!]));
   const full: Params = { ...params };
-  const described = (DESCRIBED ??= describedFields());
   for (const f of kernel.uniform?.fields ?? []) {
     if (f.name in full || NON_TENSOR_FIELDS.has(f.name)) continue;
     // Another cell's tensor: NONE, out of every buffer's range.
-    if (described.has(f.name)) full[f.name] = NONE;
+    if (DESCRIBED.has(f.name)) full[f.name] = NONE;
     else throw new Error(`kernel ${desc.name}: uniform field '${f.name}' is no tensor of any cell in src/nn/cells.ts (a tensor 'x' is the field 'oX')`);
   }
   return rt.bind(kernel, used, full);
 }
-let DESCRIBED: Set<string> | undefined;
 const NONE = 0xffffffff;
 
 /** Element offset of `t` inside `base` (same buffer). */
@@ -488,27 +487,22 @@ export abstract class Recurrent extends ArenaModule {
         const stepBindings = { act: p.act[l]!.all, fin: p.fin.all, w: params.all, w4: params.all, len: p.len, init: p.init.all };
         if (this.path === 'sequence') {
           fwd.push(bindShared(rt, kernels.fseq, stepBindings, { ...sp, t: 0 }));
-        } else if (this.path === 'gemm') {
+        } else {
           fwd.push(bindShared(rt, kernels.init, stepBindings, { ...sp, t: 0 }));
           const Whh = params.tensors[`weight_hh_${s}`]!;
           for (let i = 0; i < T; i++) {
             const step = d ? T - 1 - i : i;
+            if (this.path === 'step') {
+              for (const k of kernels.step) fwd.push(bindShared(rt, k, stepBindings, { ...sp, t: step }));
+              continue;
+            }
+            // 'gemm': per phase, prod [B, N] = h_in[step] [B, H] x W_hh[row0*H .. +N, :]^T, then the cell.
             this.spec.forward.forEach((f, ph) => {
               const N = f.rows * H;
-              const x = t[f.input]!;
-              // prod [B, N] = input[step] [B, H] x W_hh[row0*H .. +N, :]^T
-              fwd.push(
-                gemmDispatch(rt, p.prod!, x.view([B * H], step * B * H), Whh.view([N * H], f.row0 * H * H), {
-                  transB: true, M: B, N, K: H, lda: H, ldb: H, ldc: N,
-                }),
-              );
+              const hIn = t[f.input]!.view([B * H], step * B * H);
+              fwd.push(gemmDispatch(rt, p.prod!, hIn, Whh.view([N * H], f.row0 * H * H), { transB: true, M: B, N, K: H, lda: H, ldb: H, ldc: N }));
               fwd.push(bindShared(rt, kernels.cells[ph]!, { ...stepBindings, prod: p.prod! }, { ...sp, t: step, ldProd: N }));
             });
-          }
-        } else {
-          fwd.push(bindShared(rt, kernels.init, stepBindings, { ...sp, t: 0 }));
-          for (let i = 0; i < T; i++) {
-            for (const k of kernels.step) fwd.push(bindShared(rt, k, stepBindings, { ...sp, t: d ? T - 1 - i : i }));
           }
         }
         dirs.push({ t, params: sp, fwd, bwd: [] });
@@ -540,10 +534,14 @@ export abstract class Recurrent extends ArenaModule {
         };
         if (this.path === 'sequence') {
           bwd.push(bindShared(rt, kernels.bseq, stepBindings, { ...sp, t: 0 }));
-        } else if (this.path === 'gemm') {
+        } else {
           const Whh = params.tensors[`weight_hh_${s}`]!;
           for (let i = 0; i < T; i++) {
             const step = d ? i : T - 1 - i;
+            if (this.path === 'step') {
+              for (const k of kernels.bstep) bwd.push(bindShared(rt, k, stepBindings, { ...sp, t: step }));
+              continue;
+            }
             const next = d ? step - 1 : step + 1;
             spec.backward.forEach((b, ph) => {
               // The direction's last step (i = 0) is every active row's last: no row reads the next
@@ -560,11 +558,6 @@ export abstract class Recurrent extends ArenaModule {
               }
               bwd.push(bindShared(rt, kernels.bcells[ph]!, { ...stepBindings, prod: p.prod! }, { ...sp, t: step, ldProd: H }));
             });
-          }
-          bwd.push(bindShared(rt, kernels.bfinal, stepBindings, { ...sp, t: 0 }));
-        } else {
-          for (let i = 0; i < T; i++) {
-            for (const k of kernels.bstep) bwd.push(bindShared(rt, k, stepBindings, { ...sp, t: d ? i : T - 1 - i }));
           }
           bwd.push(bindShared(rt, kernels.bfinal, stepBindings, { ...sp, t: 0 }));
         }

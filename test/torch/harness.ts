@@ -31,8 +31,7 @@ const CI = process.env.CI === 'true';
 export function describeTorch(name: string, body: () => void): void {
   if (!torch.ok && !CI) {
     console.warn(`${name}: skipped: ${torch.reason} (apt-get install -y python3-torch)`);
-    // Skipped only outside CI, where PyTorch is not installed (the reason is printed above); CI fails instead.
-    describe.skip(name, body);
+    describe.skip(name, body); // skipped: PyTorch not importable outside CI (reason printed above); in CI a test fails instead
     return;
   }
   describe(name, () => {
